@@ -1,0 +1,82 @@
+# The commands every checkout keeps working (see README):
+#   make run    install what is missing, train if stale, start everything in the foreground
+#   make up / make down    the same stack in the background
+#   make test   the whole test suite (what CI runs)
+#   make seed   reset the commerce database to the demo data
+#   make train  train the model into models/
+#   make bench  the load benchmark (not part of make test)
+
+SHELL := /bin/bash
+PY310 := $(shell scripts/find-python310.sh)
+RASA_VENV := .venv/rasa
+API_VENV := .venv/api
+RASA := $(RASA_VENV)/bin/rasa
+PIP_FLAGS := --quiet --disable-pip-version-check
+MODEL := models/assistant.tar.gz
+TRAINING_INPUTS := config.yml $(shell find domain data -name '*.yml' 2>/dev/null)
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: run up down test test-api test-assistant lint validate train seed shell bench install clean lock
+
+install: $(RASA_VENV)/.installed $(API_VENV)/.installed
+
+$(RASA_VENV)/.installed: requirements/assistant.lock
+	@test -n "$(PY310)" || { echo "Python 3.10 is required (see README)"; exit 1; }
+	$(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install $(PIP_FLAGS) "pip==24.0"
+	$(RASA_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/assistant.lock
+	touch $@
+
+$(API_VENV)/.installed: commerce_api/requirements.lock
+	@test -n "$(PY310)" || { echo "Python 3.10 is required (see README)"; exit 1; }
+	$(PY310) -m venv $(API_VENV)
+	$(API_VENV)/bin/pip install $(PIP_FLAGS) "pip==24.0"
+	$(API_VENV)/bin/pip install $(PIP_FLAGS) -r commerce_api/requirements.lock
+	touch $@
+
+# Retrains only when the config, domain or training data changed since the last model.
+$(MODEL): $(TRAINING_INPUTS) | $(RASA_VENV)/.installed
+	$(RASA) train --domain domain --fixed-model-name assistant --out models --num-threads 2
+
+train: $(MODEL)
+
+run: install train
+	$(RASA_VENV)/bin/python scripts/stack.py run
+
+up: install train
+	$(RASA_VENV)/bin/python scripts/stack.py up
+
+down:
+	@python3 scripts/stack.py down
+
+seed: $(API_VENV)/.installed
+	$(API_VENV)/bin/python -m commerce_api.seed
+
+shell: $(RASA_VENV)/.installed train
+	ACTION_SERVER_URL=$${ACTION_SERVER_URL:-http://127.0.0.1:5055/webhook} TRACKER_DB_PATH=$${TRACKER_DB_PATH:-.data/tracker.db} \
+		$(RASA) shell --model models --endpoints endpoints.yml
+
+lint: install
+	$(RASA_VENV)/bin/ruff check actions shop_channels scripts tests
+	$(API_VENV)/bin/ruff check commerce_api
+
+validate: $(RASA_VENV)/.installed
+	$(RASA) data validate --domain domain --fail-on-warnings
+
+test-api: $(API_VENV)/.installed
+	$(API_VENV)/bin/pytest commerce_api/tests -q
+
+test-assistant: install train
+	$(RASA_VENV)/bin/pytest tests -q
+
+test: lint validate test-api test-assistant
+
+lock:
+	rm -rf /tmp/assistant-lock-venv && $(PY310) -m venv /tmp/assistant-lock-venv
+	/tmp/assistant-lock-venv/bin/pip install $(PIP_FLAGS) "pip==24.0" && /tmp/assistant-lock-venv/bin/pip install $(PIP_FLAGS) -r requirements/assistant.in
+	(echo "# Generated from requirements/assistant.in with 'pip freeze' in a fresh Python 3.10 venv."; echo "# Regenerate: make lock"; \
+		/tmp/assistant-lock-venv/bin/pip freeze --all | grep -v -E "^(pip|setuptools|wheel)==") > requirements/assistant.lock
+
+clean:
+	rm -rf .venv models .data

@@ -1,0 +1,52 @@
+"""Errors raised by the commerce API client.
+
+    CommerceError                 base class: anything that went wrong talking to the API
+    ├── CommerceUnavailable       timeout, refused connection, 5xx: try again later
+    ├── NotFound                  404: the order, item, return or parcel does not exist
+    ├── Conflict                  409: a business rule said no (`code` and `reason` say which)
+    ├── Rejected                  400/422: the request was invalid (`fields` says why)
+    └── Unauthorized              401/403: the action server's token is wrong (an operator problem)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+
+class CommerceError(Exception):
+    """Something went wrong talking to the commerce API."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: Optional[int] = None,
+        code: Optional[str] = None,
+        reason: Optional[str] = None,
+        fields: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.reason = reason
+        self.fields = fields or {}
+
+
+class CommerceUnavailable(CommerceError):
+    """The API timed out, refused the connection or failed on its side."""
+
+
+class NotFound(CommerceError):
+    """The requested resource does not exist."""
+
+
+class Conflict(CommerceError):
+    """A business rule refused the request (e.g. the order already shipped)."""
+
+
+class Rejected(CommerceError):
+    """The API judged the request invalid."""
+
+
+class Unauthorized(CommerceError):
+    """The API refused our credentials."""

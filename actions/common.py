@@ -1,0 +1,104 @@
+"""Small helpers shared by the action modules."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Dict, Optional, TypeVar
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+T = TypeVar("T")
+
+ORDER_ID_PATTERN = re.compile(r"^#?\s*(\d{3,12})$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,24}$")
+# Rasa parses a message such as "/affirm" into that intent at full confidence.
+# Customer channels prefix such text with this invisible mark so it is read as
+# ordinary words (see shop_channels); the gate refuses marked confirmations.
+NEUTRALIZED_COMMAND_MARK = "\u2060"
+
+
+async def blocking(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Runs a blocking call (HTTP, database) off the action server's event loop."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
+def parse_order_id(value: Any) -> Optional[str]:
+    """'#4521', ' 4521 ' → '4521'; anything else → None."""
+    if value is None:
+        return None
+    match = ORDER_ID_PATTERN.match(str(value).strip())
+    return match.group(1) if match else None
+
+
+def looks_like_email(value: Any) -> bool:
+    return isinstance(value, str) and bool(EMAIL_PATTERN.match(value.strip()))
+
+
+def mask_email(email: str) -> str:
+    """jane.doe@example.com → j***@example.com (for logs and the audit trail)."""
+    local, _, domain = (email or "").partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def verified_orders(tracker: Tracker) -> Dict[str, str]:
+    """Orders this conversation is verified for, mapped to the customer id."""
+    value = tracker.get_slot("verified_orders")
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def verified_customer(tracker: Tracker, order_id: Optional[str]) -> Optional[str]:
+    return verified_orders(tracker).get(order_id or "")
+
+
+def money(amount: Any, currency: str = "USD") -> str:
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return str(amount)
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, "")
+    return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {currency}"
+
+
+def payment_label(payment: Optional[Dict[str, Any]]) -> str:
+    """{'brand': 'Visa', 'last4': '4242'} → 'Visa ending 4242'; PayPal → 'PayPal'."""
+    if not payment:
+        return "your original payment method"
+    brand = payment.get("brand") or payment.get("method") or "card"
+    last4 = payment.get("last4")
+    return f"{brand} ending {last4}" if last4 else str(brand)
+
+
+def item_label(item: Dict[str, Any]) -> str:
+    """'Blue Denim Jacket (Size M)'."""
+    size = item.get("size")
+    return f"{item['name']} (Size {size})" if size else str(item["name"])
+
+
+def friendly_date(value: Optional[str]) -> str:
+    """'2026-11-26' or an ISO timestamp → 'Thursday, November 26'."""
+    if not value:
+        return "soon"
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.combine(date.fromisoformat(value[:10]), datetime.min.time())
+        except ValueError:
+            return value
+    return f"{parsed:%A, %B} {parsed.day}"
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")
+
+
+def is_neutralized_command(tracker: Tracker) -> bool:
+    return latest_text(tracker).lstrip().startswith(NEUTRALIZED_COMMAND_MARK)
+
+
+def say(dispatcher: CollectingDispatcher, text: str, **kwargs: Any) -> None:
+    dispatcher.utter_message(text=text, **kwargs)

@@ -1,0 +1,248 @@
+"""The confirmation gate every destructive action passes through, written once.
+
+1. Stage: a capability proposes an action; `stage` writes it to the ledger as
+   `awaiting_confirmation` with a human summary and an expiry.
+2. Ask: the prompt is rendered from the ledger row (see `actions.gate_actions`).
+3. Confirm: only affirm/deny while the gate asks can answer (slot mapping conditions).
+4. Execute: `claim` is one conditional UPDATE `awaiting_confirmation → executing`,
+   so a second "yes", a replayed message or a retried webhook finds nothing to
+   claim. The arguments come from the row, and the row id is the idempotency key.
+5. Reset: slots are cleared by the caller in the same turn; rows expire.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Dict, List, Optional
+
+from sqlalchemy import select, update
+
+from actions import ledger
+from actions.api.commerce import CommerceClient
+from actions.ledger import StagedAction, utcnow
+
+
+class NotPossible(Exception):
+    """The proposal cannot be made (e.g. the item stopped being returnable); the
+    message is the customer-facing explanation."""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a capability wants to do, before the customer has said yes."""
+
+    order_id: str
+    customer_id: str
+    arguments: Dict[str, Any]
+    summary_lines: List[str]
+    question: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What executing a staged action did, in the customer's words."""
+
+    succeeded: bool
+    messages: List[str]
+    result: Dict[str, Any] = field(default_factory=dict)
+    status: str = ledger.SUCCEEDED
+
+
+class GatedCapability(ABC):
+    """A destructive capability: how to propose it and how to execute it."""
+
+    #: name recorded in the ledger, e.g. "create_return"
+    action_name: str
+    #: the form whose last required slot is the gate's confirmation
+    form_name: str
+    #: slots of this capability cleared once the gate is resolved
+    slots_to_reset: tuple = ()
+
+    @abstractmethod
+    def propose(self, tracker: Any, client: CommerceClient) -> Proposal:
+        """Builds the proposal from the conversation (may raise CommerceError)."""
+
+    @abstractmethod
+    def execute(self, client: CommerceClient, row: StagedAction) -> Outcome:
+        """Runs the action with the arguments stored in `row`."""
+
+
+_CAPABILITIES: Dict[str, GatedCapability] = {}
+
+
+def register(capability: GatedCapability) -> GatedCapability:
+    _CAPABILITIES[capability.form_name] = capability
+    return capability
+
+
+def capability_for_form(form_name: Optional[str]) -> Optional[GatedCapability]:
+    return _CAPABILITIES.get(form_name or "")
+
+
+def capability_for_action(action_name: str) -> Optional[GatedCapability]:
+    return next((c for c in _CAPABILITIES.values() if c.action_name == action_name), None)
+
+
+def gated_forms() -> List[str]:
+    return sorted(_CAPABILITIES)
+
+
+class Gate:
+    """Ledger operations of the gate; every method is one short transaction."""
+
+    def __init__(self, *, ttl_minutes: float, ledger_url: Optional[str] = None) -> None:
+        self.ttl = timedelta(minutes=ttl_minutes)
+        self._sessions = ledger.get_sessionmaker(ledger_url)
+
+    def stage(
+        self,
+        *,
+        conversation_id: str,
+        action_name: str,
+        proposal: Proposal,
+        replace_id: Optional[str] = None,
+    ) -> StagedAction:
+        """Stages `proposal`, editing `replace_id` in place when it is still open.
+
+        Editing keeps one row per decision: "actually the reason is X" changes
+        the staged return rather than leaving a second one lying around.
+        """
+        now = utcnow()
+        summary = "\n".join(proposal.summary_lines)
+        with self._sessions.begin() as session:
+            if replace_id:
+                edited = session.execute(
+                    update(StagedAction)
+                    .where(
+                        StagedAction.id == replace_id,
+                        StagedAction.conversation_id == conversation_id,
+                        StagedAction.action_name == action_name,
+                        StagedAction.status == ledger.AWAITING_CONFIRMATION,
+                        StagedAction.expires_at > now,
+                    )
+                    .values(
+                        arguments=proposal.arguments,
+                        summary=summary,
+                        order_id=proposal.order_id,
+                        customer_id=proposal.customer_id,
+                        updated_at=now,
+                        expires_at=now + self.ttl,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if edited.rowcount == 1:
+                    return session.get(StagedAction, replace_id)
+            row = StagedAction(
+                id=ledger.new_id(),
+                conversation_id=conversation_id,
+                customer_id=proposal.customer_id,
+                order_id=proposal.order_id,
+                action_name=action_name,
+                arguments=proposal.arguments,
+                summary=summary,
+                status=ledger.AWAITING_CONFIRMATION,
+                created_at=now,
+                updated_at=now,
+                expires_at=now + self.ttl,
+            )
+            session.add(row)
+        return row
+
+    def get(self, row_id: str) -> Optional[StagedAction]:
+        with self._sessions() as session:
+            return session.get(StagedAction, row_id)
+
+    def open_row(self, row_id: Optional[str], conversation_id: str) -> Optional[StagedAction]:
+        """The row if it is awaiting confirmation, unexpired and this conversation's."""
+        if not row_id:
+            return None
+        row = self.get(row_id)
+        if (
+            row is None
+            or row.conversation_id != conversation_id
+            or row.status != ledger.AWAITING_CONFIRMATION
+            or row.expires_at <= utcnow()
+        ):
+            return None
+        return row
+
+    def claim(self, row_id: str, conversation_id: str) -> Optional[StagedAction]:
+        """Atomically moves the row to `executing`; None if someone else did or it expired."""
+        now = utcnow()
+        with self._sessions.begin() as session:
+            claimed = session.execute(
+                update(StagedAction)
+                .where(
+                    StagedAction.id == row_id,
+                    StagedAction.conversation_id == conversation_id,
+                    StagedAction.status == ledger.AWAITING_CONFIRMATION,
+                    StagedAction.expires_at > now,
+                )
+                .values(status=ledger.EXECUTING, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:
+                return None
+            return session.get(StagedAction, row_id)
+
+    def finish(self, row_id: str, *, status: str, result: Optional[Dict[str, Any]] = None,
+               error: Optional[str] = None) -> None:
+        self._transition(row_id, {ledger.EXECUTING}, status, result=result, error=error)
+
+    def decline(self, row_id: str, conversation_id: str) -> bool:
+        return self._transition(
+            row_id, {ledger.AWAITING_CONFIRMATION}, ledger.DECLINED, conversation_id=conversation_id
+        )
+
+    def abandon(self, row_id: str, conversation_id: str) -> bool:
+        return self._transition(
+            row_id, {ledger.AWAITING_CONFIRMATION}, ledger.ABANDONED, conversation_id=conversation_id
+        )
+
+    def expire_stale(self) -> int:
+        """Marks every unconfirmed row past its expiry as expired; returns how many."""
+        now = utcnow()
+        with self._sessions.begin() as session:
+            return session.execute(
+                update(StagedAction)
+                .where(
+                    StagedAction.status == ledger.AWAITING_CONFIRMATION,
+                    StagedAction.expires_at <= now,
+                )
+                .values(status=ledger.EXPIRED, updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+
+    def history(self, conversation_id: str) -> List[StagedAction]:
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(StagedAction)
+                    .where(StagedAction.conversation_id == conversation_id)
+                    .order_by(StagedAction.created_at)
+                )
+            )
+
+    def _transition(self, row_id: str, allowed: set, status: str, *,
+                    conversation_id: Optional[str] = None, **values: Any) -> bool:
+        conditions = [StagedAction.id == row_id, StagedAction.status.in_(allowed)]
+        if conversation_id is not None:
+            conditions.append(StagedAction.conversation_id == conversation_id)
+        with self._sessions.begin() as session:
+            changed = session.execute(
+                update(StagedAction)
+                .where(*conditions)
+                .values(status=status, updated_at=utcnow(), **values)
+                .execution_options(synchronize_session=False)
+            )
+            return changed.rowcount == 1
+
+
+def get_gate() -> Gate:
+    """The gate on the configured ledger."""
+    from actions.config import get_settings
+
+    settings = get_settings()
+    return Gate(ttl_minutes=settings.gate_ttl_minutes, ledger_url=settings.ledger_url)

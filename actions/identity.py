@@ -1,0 +1,216 @@
+"""Identity: no order detail and no staged action before the customer is verified.
+
+`OrderFormValidation` is the base of every form that works on one order. It
+asks for the order number, verifies the customer through the commerce API's
+verify endpoint (order number + the email on the order; the real email is never
+echoed), locks verification after three failures, and only then lets the
+capability look at the order (`after_verification`). Verification is per order
+and remembered for the conversation in the `verified_orders` slot.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.api.commerce import get_commerce_client
+from actions.api.errors import CommerceError, NotFound
+from actions.common import (
+    blocking,
+    looks_like_email,
+    parse_order_id,
+    verified_customer,
+    verified_orders,
+)
+from actions.config import get_settings
+from actions.handoff import HANDOFF_REASON_REPEATED_FAILURE, hand_off
+
+Slots = Dict[Text, Any]
+
+# Free-text answers such as a postal code can look like an order number; while
+# one of these is being asked, a number in the message is not a new order.
+SLOTS_THAT_LOOK_LIKE_NUMBERS = {"address_street", "address_postal_code", "address_city"}
+
+
+def slot_before_latest_message(tracker: Tracker, name: str) -> Any:
+    """The value `name` had before the latest user message was processed."""
+    seen_user_message = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user_message = True
+            continue
+        if seen_user_message and event.get("event") == "slot" and event.get("name") == name:
+            return event.get("value")
+    return None
+
+
+class OrderFormValidation(FormValidationAction, ABC):
+    """Order number and identity first, then the capability's own slots."""
+
+    #: the capability's slots, asked in this order after verification
+    capability_slots: tuple = ()
+    #: whether the form ends with the confirmation gate
+    gated: bool = False
+
+    @abstractmethod
+    def name(self) -> Text:
+        """`validate_<form name>`; abstract so the SDK does not register the base class."""
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        if tracker.get_slot("form_halted"):
+            return []
+        slots = ["order_id"]
+        if not verified_customer(tracker, tracker.get_slot("order_id")):
+            slots.append("customer_email")
+        slots += list(self.capability_slots)
+        if self.gated:
+            slots.append("gate_confirmation")
+        return slots
+
+    async def after_verification(
+        self, order: Dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Slots:
+        """Checks the verified order's state; return `{"form_halted": True}` to stop."""
+        return {}
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        asked = tracker.get_slot("requested_slot")
+        answered = asked in tracker.slots_to_validate()
+        events = await super().run(dispatcher, tracker, domain)
+        if not asked or not answered or asked == "customer_email" or tracker.get_slot("form_halted"):
+            return events
+        if tracker.get_slot(asked) is not None:
+            return events + [SlotSet("failed_attempts", 0)]
+        return events + await self._count_failed_attempt(dispatcher, tracker, asked)
+
+    async def _count_failed_attempt(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, asked: str
+    ) -> List[Dict[Text, Any]]:
+        attempts = int(tracker.get_slot("failed_attempts") or 0) + 1
+        if attempts < get_settings().max_failed_attempts:
+            return [SlotSet("failed_attempts", attempts)]
+        # Three failed answers to the same question: a person will do better.
+        events = await hand_off(dispatcher, tracker, HANDOFF_REASON_REPEATED_FAILURE)
+        return events + [
+            SlotSet("failed_attempts", 0),
+            SlotSet("form_halted", True),
+            SlotSet("requested_slot", None),
+        ]
+
+    # -- order number --------------------------------------------------------------------
+
+    async def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        previous = slot_before_latest_message(tracker, "order_id")
+        if previous and tracker.get_slot("requested_slot") in SLOTS_THAT_LOOK_LIKE_NUMBERS:
+            return {"order_id": previous}
+        order_id = parse_order_id(value)
+        if not order_id:
+            dispatcher.utter_message(response="utter_invalid_order_id")
+            return {"order_id": None}
+        try:
+            order = await blocking(get_commerce_client().get_order, order_id)
+        except NotFound:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
+            return {"order_id": None}
+        except CommerceError:
+            dispatcher.utter_message(response="utter_commerce_unavailable")
+            return {"order_id": None}
+
+        slots: Slots = {"order_id": order_id}
+        if previous and previous != order_id:
+            slots.update({slot: None for slot in self.capability_slots})
+        tracker.slots.update(slots)
+        if verified_customer(tracker, order_id):
+            slots.update(await self.after_verification(order, dispatcher, tracker))
+        elif tracker.get_slot("identity_locked"):
+            dispatcher.utter_message(response="utter_verification_locked")
+            slots["form_halted"] = True
+        elif looks_like_email(tracker.get_slot("customer_email")):
+            slots.update(
+                await self._verify(order, tracker.get_slot("customer_email"), dispatcher, tracker)
+            )
+        return slots
+
+    # -- identity ------------------------------------------------------------------------
+
+    async def validate_customer_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        order_id = tracker.get_slot("order_id")
+        if verified_customer(tracker, order_id):
+            return {"customer_email": None}
+        email = str(value or "").strip()
+        if not looks_like_email(email):
+            dispatcher.utter_message(response="utter_invalid_email")
+            return {"customer_email": None}
+        if not parse_order_id(order_id) or "order_id" in tracker.slots_to_validate():
+            # The order number is unknown or validated in this same turn, which verifies.
+            return {"customer_email": email}
+        if tracker.get_slot("identity_locked"):
+            dispatcher.utter_message(response="utter_verification_locked")
+            return {"customer_email": None, "form_halted": True}
+        try:
+            order = await blocking(get_commerce_client().get_order, order_id)
+        except NotFound:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
+            return {"order_id": None, "customer_email": None}
+        except CommerceError:
+            dispatcher.utter_message(response="utter_commerce_unavailable")
+            return {"customer_email": None}
+        return await self._verify(order, email, dispatcher, tracker)
+
+    async def _verify(
+        self, order: Dict[str, Any], email: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Slots:
+        order_id = order["order_id"]
+        try:
+            customer_id: Optional[str] = await blocking(
+                get_commerce_client().verify_customer, order_id, email
+            )
+        except NotFound:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
+            return {"order_id": None, "customer_email": None}
+        except CommerceError:
+            dispatcher.utter_message(response="utter_commerce_unavailable")
+            return {"customer_email": None}
+
+        if customer_id:
+            verified = verified_orders(tracker)
+            verified[order_id] = customer_id
+            slots: Slots = {
+                "customer_email": None,
+                "verified_orders": verified,
+                "verification_failures": 0,
+            }
+            tracker.slots.update(slots)
+            dispatcher.utter_message(response="utter_verified", order_id=order_id)
+            slots.update(await self.after_verification(order, dispatcher, tracker))
+            return slots
+
+        failures = int(tracker.get_slot("verification_failures") or 0) + 1
+        if failures >= get_settings().max_verification_failures:
+            dispatcher.utter_message(response="utter_verification_locked")
+            return {
+                "customer_email": None,
+                "verification_failures": failures,
+                "identity_locked": True,
+                "form_halted": True,
+            }
+        dispatcher.utter_message(response="utter_email_mismatch", order_id=order_id)
+        return {"customer_email": None, "verification_failures": failures}

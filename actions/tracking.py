@@ -1,0 +1,83 @@
+"""Where is my order: after verification, say what matters for the order's state.
+
+Only a shipped order costs a tracking call; a cancelled one reports its refund
+and never asks the carrier.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.api.commerce import CommerceClient, get_commerce_client
+from actions.api.errors import CommerceError
+from actions.common import blocking, friendly_date, money, payment_label, verified_customer
+from actions.gate_actions import reset_events
+from actions.identity import OrderFormValidation
+
+
+class ValidateTrackOrderForm(OrderFormValidation):
+    def name(self) -> Text:
+        return "validate_track_order_form"
+
+
+def describe_order_status(client: CommerceClient, order: Dict[str, Any]) -> List[str]:
+    """The customer-facing status of `order`, calling the carrier only if it shipped."""
+    order_id = order["order_id"]
+    status = order.get("status")
+    if status == "processing":
+        return [
+            f"Order #{order_id} is being prepared and hasn't shipped yet. "
+            f"It's expected to ship by {friendly_date(order.get('expected_ship_date'))}; "
+            "you'll get an email with tracking as soon as it does."
+        ]
+    if status == "shipped":
+        shipment = order.get("shipment") or {}
+        tracking = client.track(shipment["tracking_number"])
+        scan = tracking.get("last_scan") or {}
+        return [
+            f"Order #{order_id} is on its way with {tracking.get('carrier', shipment.get('carrier'))} "
+            f"(tracking {tracking['tracking_number']}). Status: {str(tracking.get('status', '')).replace('_', ' ')}.",
+            f"Last scan: {scan.get('location', 'unknown')} on {friendly_date(scan.get('time'))}. "
+            f"Estimated delivery: {friendly_date(tracking.get('estimated_delivery'))}.",
+        ]
+    if status == "delivered":
+        return [
+            f"Order #{order_id} was delivered on {friendly_date(order.get('delivered_at'))}. "
+            "If anything's wrong with it, I can help you start a return."
+        ]
+    refund = order.get("refund") or {}
+    amount = money(refund.get("amount", order.get("total")), order.get("currency", "USD"))
+    if refund.get("status") == "refunded":
+        refund_text = (
+            f"{amount} was refunded to {payment_label(order.get('payment'))} "
+            f"on {friendly_date(refund.get('refunded_at'))}."
+        )
+    else:
+        refund_text = f"The refund of {amount} to {payment_label(order.get('payment'))} is on its way."
+    return [f"Order #{order_id} was cancelled. {refund_text}"]
+
+
+class ActionReportOrderStatus(Action):
+    def name(self) -> Text:
+        return "action_report_order_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        order_id = tracker.get_slot("order_id")
+        if tracker.get_slot("form_halted") or not verified_customer(tracker, order_id):
+            return reset_events(tracker)
+        client = get_commerce_client()
+        try:
+            order = await blocking(client.get_order, order_id)
+            lines = await blocking(describe_order_status, client, order)
+        except CommerceError:
+            dispatcher.utter_message(response="utter_commerce_unavailable")
+            return reset_events(tracker)
+        for line in lines:
+            dispatcher.utter_message(text=line)
+        return reset_events(tracker)

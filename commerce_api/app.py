@@ -1,0 +1,48 @@
+"""Application factory: wires settings, database, error handlers and routers into a FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from commerce_api import __version__
+from commerce_api.db import Database
+from commerce_api.deps import require_token
+from commerce_api.errors import install_error_handlers
+from commerce_api.routers import health, orders, returns, tracking
+from commerce_api.seed import seed_on_start
+from commerce_api.settings import Settings
+
+DESCRIPTION = (
+    "Reference commerce backend (orders, returns, shipping) for the support assistant. "
+    "All routes except /health need `Authorization: Bearer <token>`; writes need an `Idempotency-Key` header. "
+    'Errors are always `{"error": {"code", "message", ...}}`.'
+)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the app. Nothing touches the database until startup (schema + seed) or the first request."""
+    settings = settings or Settings.from_env()
+    owns_database = database is None
+    db = database or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        db.create_schema()
+        seed_on_start(database=db, mode=settings.seed_on_start)
+        yield
+        if owns_database:
+            db.dispose()
+
+    app = FastAPI(title="Commerce API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.database = db
+    install_error_handlers(app)
+    app.include_router(health.router)
+    protected = [Depends(require_token)]
+    app.include_router(orders.router, dependencies=protected)
+    app.include_router(returns.router, dependencies=protected)
+    app.include_router(tracking.router, dependencies=protected)
+    return app

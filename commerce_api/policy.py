@@ -1,0 +1,59 @@
+"""Return-policy rules: 30 days (configurable) from delivery, final-sale items excluded, one return per item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+REFUND_METHODS = ("original_payment", "store_credit")
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    eligible: bool
+    reason: str | None
+    message: str
+    deadline: date | None
+    refund_methods: tuple[str, ...]
+
+
+def return_deadline(*, delivered_at: datetime | None, window_days: int) -> date | None:
+    """Last calendar day (UTC) on which a return may be started; inclusive."""
+    return None if delivered_at is None else delivered_at.date() + timedelta(days=window_days)
+
+
+def evaluate_return(
+    *,
+    order_status: str,
+    delivered_at: datetime | None,
+    final_sale: bool,
+    already_returned: bool,
+    today: date,
+    window_days: int,
+) -> Eligibility:
+    """Decide whether an item can be returned today. Checks run from most to least permanent reason."""
+    deadline = return_deadline(delivered_at=delivered_at, window_days=window_days)
+
+    def no(reason: str, message: str) -> Eligibility:
+        return Eligibility(False, reason, message, deadline, ())
+
+    if order_status == "cancelled":
+        return no("order_cancelled", "This order was cancelled, so there is nothing to return.")
+    if already_returned:
+        return no("already_returned", "A return has already been started for this item.")
+    if final_sale:
+        return no("final_sale", "This item was sold as final sale and cannot be returned.")
+    if order_status != "delivered" or deadline is None:
+        return no("not_delivered", "This item hasn't been delivered yet; returns open once it arrives.")
+    if today > deadline:
+        return no(
+            "outside_return_window",
+            f"The {window_days}-day return window for this item closed on {deadline.isoformat()}.",
+        )
+    return Eligibility(
+        True,
+        None,
+        f"This item can be returned until {deadline.isoformat()}.",
+        deadline,
+        REFUND_METHODS,
+    )

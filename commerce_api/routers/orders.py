@@ -1,0 +1,110 @@
+"""Order endpoints: look-up, customer verification, return eligibility, cancellation and re-addressing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+
+from commerce_api import idempotency, schemas, service
+from commerce_api.deps import DatabaseDep, ReadSession, SettingsDep
+from commerce_api.formatting import utcnow
+from commerce_api.routers.common import IdempotencyKeyHeader, error_responses
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+def _check_order_id(order_id: str) -> None:
+    # Reject malformed ids before an idempotency key is stored against them.
+    if not service.ORDER_ID_RE.fullmatch(order_id):
+        raise service.order_not_found(order_id)
+
+
+@router.get("/{order_id}", response_model=schemas.OrderOut, responses=error_responses(401, 404))
+def get_order(order_id: str, session: ReadSession) -> schemas.OrderOut:
+    return service.get_order(session, order_id=order_id)
+
+
+@router.post(
+    "/{order_id}/verify",
+    response_model=schemas.VerifyOut,
+    response_model_exclude_none=True,
+    responses=error_responses(401, 404, 422),
+)
+def verify(order_id: str, body: schemas.VerifyRequest, session: ReadSession) -> schemas.VerifyOut:
+    return service.verify_customer(session, order_id=order_id, email=body.email)
+
+
+@router.get(
+    "/{order_id}/items/{item_id}/return-eligibility",
+    response_model=schemas.EligibilityOut,
+    responses=error_responses(401, 404),
+)
+def return_eligibility(
+    order_id: str, item_id: str, session: ReadSession, settings: SettingsDep
+) -> schemas.EligibilityOut:
+    return service.return_eligibility(
+        session,
+        order_id=order_id,
+        item_id=item_id,
+        today=utcnow().date(),
+        window_days=settings.return_window_days,
+    )
+
+
+@router.post(
+    "/{order_id}/cancel",
+    response_model=schemas.CancelOut,
+    responses=error_responses(400, 401, 404, 409, 422),
+)
+def cancel(
+    order_id: str,
+    request: Request,
+    database: DatabaseDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+    body: schemas.CancelRequest | None = None,
+):
+    key = idempotency.require_key(idempotency_key)
+    _check_order_id(order_id)
+    reason = body.reason if body else None
+
+    def work(session: Session) -> tuple[int, bytes]:
+        out = service.cancel_order(session, order_id=order_id, reason=reason, now=utcnow())
+        return 200, out.model_dump_json().encode("utf-8")
+
+    return idempotency.execute(
+        database=database,
+        key=key,
+        method="POST",
+        route=request.scope["path"],
+        request_hash=idempotency.fingerprint({"reason": reason}),
+        work=work,
+    )
+
+
+@router.patch(
+    "/{order_id}/shipping-address",
+    response_model=schemas.AddressChangeOut,
+    responses=error_responses(400, 401, 404, 409, 422),
+)
+def change_shipping_address(
+    order_id: str,
+    body: schemas.AddressChange,
+    request: Request,
+    database: DatabaseDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+):
+    key = idempotency.require_key(idempotency_key)
+    _check_order_id(order_id)
+
+    def work(session: Session) -> tuple[int, bytes]:
+        out = service.change_shipping_address(session, order_id=order_id, change=body)
+        return 200, out.model_dump_json().encode("utf-8")
+
+    return idempotency.execute(
+        database=database,
+        key=key,
+        method="PATCH",
+        route=request.scope["path"],
+        request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
+        work=work,
+    )

@@ -1,0 +1,53 @@
+"""Runtime configuration of the commerce API, read once from environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+SEED_MODES = ("if_empty", "never", "always")
+DEMO_TOKEN = "demo-commerce-token"  # noqa: S105 -- public demo default; deployments set COMMERCE_API_TOKEN
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All tunables of the service; build it with :meth:`from_env`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str = DEMO_TOKEN
+    database_url: str = "sqlite:///.data/commerce.db"
+    seed_on_start: str = "if_empty"
+    return_window_days: int = 30
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        seed = env.get("COMMERCE_SEED_ON_START", cls.seed_on_start).strip().lower()
+        if seed not in SEED_MODES:
+            raise ValueError(f"COMMERCE_SEED_ON_START must be one of {', '.join(SEED_MODES)}, got {seed!r}")
+        token = env.get("COMMERCE_API_TOKEN", cls.token)
+        if not token:
+            raise ValueError("COMMERCE_API_TOKEN must not be empty")
+        return cls(
+            host=env.get("COMMERCE_API_HOST", cls.host),
+            port=_int(env, "COMMERCE_API_PORT", cls.port, minimum=1, maximum=65535),
+            token=token,
+            database_url=env.get("COMMERCE_DATABASE_URL", cls.database_url),
+            seed_on_start=seed,
+            return_window_days=_int(env, "RETURN_WINDOW_DAYS", cls.return_window_days, minimum=0, maximum=3650),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value

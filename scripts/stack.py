@@ -1,0 +1,199 @@
+"""Starts, watches and stops the assistant's processes on embedded defaults.
+
+    python scripts/stack.py run     foreground; Ctrl-C stops everything
+    python scripts/stack.py up      background; returns once every health check answers
+    python scripts/stack.py down    stops what `up` started
+
+Processes: the reference commerce API, the action server and the Rasa server.
+Ports and secrets come from the environment (see .env.example), then from a
+`.env` file if present, then from the defaults below. Standard library only, so
+it runs before any virtual environment exists.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / ".data"
+LOGS = STATE / "logs"
+PIDS = STATE / "pids"
+DEFAULTS: Dict[str, str] = {
+    "RASA_PORT": "5005",
+    "ACTION_SERVER_PORT": "5055",
+    "COMMERCE_API_PORT": "8000",
+    "COMMERCE_API_HOST": "127.0.0.1",
+    "COMMERCE_API_TOKEN": "demo-commerce-token",
+    "COMMERCE_DATABASE_URL": "sqlite:///.data/commerce.db",
+    "ACTION_LEDGER_URL": "sqlite:///.data/ledger.db",
+    "TRACKER_DB_PATH": ".data/tracker.db",
+    "RASA_MODEL": "models",
+}
+HEALTH_TIMEOUT_SECONDS = 180
+
+
+@dataclass
+class Service:
+    name: str
+    command: List[str]
+    health_url: str
+
+
+def load_env() -> Dict[str, str]:
+    """Defaults, overridden by `.env`, overridden by the real environment."""
+    env = dict(DEFAULTS)
+    dotenv = ROOT / ".env"
+    if dotenv.exists():
+        for line in dotenv.read_text().splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and key and not key.startswith("#"):
+                env[key.strip()] = value.strip().strip('"').strip("'")
+    env.update({k: v for k, v in os.environ.items() if k in DEFAULTS or k not in env})
+    env.setdefault("COMMERCE_API_URL", f"http://127.0.0.1:{env['COMMERCE_API_PORT']}")
+    env.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{env['ACTION_SERVER_PORT']}/webhook")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    return env
+
+
+def services(env: Dict[str, str]) -> List[Service]:
+    rasa_bin = str(ROOT / ".venv/rasa/bin")
+    api_python = str(ROOT / ".venv/api/bin/python")
+    return [
+        Service(
+            "commerce-api",
+            [api_python, "-m", "commerce_api"],
+            f"http://127.0.0.1:{env['COMMERCE_API_PORT']}/health",
+        ),
+        Service(
+            "action-server",
+            [f"{rasa_bin}/python", "-m", "rasa_sdk", "--actions", "actions",
+             "--port", env["ACTION_SERVER_PORT"]],
+            f"http://127.0.0.1:{env['ACTION_SERVER_PORT']}/health",
+        ),
+        Service(
+            "rasa",
+            [f"{rasa_bin}/rasa", "run", "--model", env["RASA_MODEL"], "--port", env["RASA_PORT"],
+             "--interface", "127.0.0.1", "--credentials", "credentials.yml",
+             "--endpoints", "endpoints.yml", "--cors", "*"],
+            f"http://127.0.0.1:{env['RASA_PORT']}/",
+        ),
+    ]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_healthy(procs: Dict[str, subprocess.Popen], all_services: List[Service]) -> bool:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
+    pending = {s.name: s for s in all_services}
+    while pending and time.monotonic() < deadline:
+        for name, service in list(pending.items()):
+            if procs[name].poll() is not None:
+                print(f"✗ {name} exited with code {procs[name].returncode} (see {LOGS / name}.log)")
+                return False
+            if healthy(service.health_url):
+                print(f"✓ {name} is up ({service.health_url})")
+                del pending[name]
+        time.sleep(0.5)
+    for name in pending:
+        print(f"✗ {name} did not answer {pending[name].health_url} in time (see {LOGS / name}.log)")
+    return not pending
+
+
+def start(env: Dict[str, str], foreground: bool) -> Dict[str, subprocess.Popen]:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    PIDS.mkdir(parents=True, exist_ok=True)
+    procs = {}
+    for service in services(env):
+        log = None if foreground else open(LOGS / f"{service.name}.log", "ab")
+        procs[service.name] = subprocess.Popen(
+            service.command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT if log else None,
+            start_new_session=not foreground,
+        )
+        (PIDS / f"{service.name}.pid").write_text(str(procs[service.name].pid))
+    return procs
+
+
+def stop(procs: Dict[str, subprocess.Popen]) -> None:
+    for proc in reversed(list(procs.values())):
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def print_where_to_chat(env: Dict[str, str]) -> None:
+    port = env["RASA_PORT"]
+    print(
+        "\nThe assistant is ready.\n"
+        f"  REST:        curl -s localhost:{port}/webhooks/rest/webhook "
+        "-d '{\"sender\":\"me\",\"message\":\"hi\"}'\n"
+        "  Terminal:    make shell   (rasa shell against the running action server)\n"
+        f"  Socket.IO:   ws://127.0.0.1:{port}/socket.io (any Rasa web chat widget)\n"
+        "  Demo orders: 4521 with jane.doe@example.com, 4524 with sam.lee@example.com (see README)\n"
+    )
+
+
+def command_run() -> int:
+    env = load_env()
+    procs = start(env, foreground=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        if not wait_healthy(procs, services(env)):
+            return 1
+        print_where_to_chat(env)
+        while all(p.poll() is None for p in procs.values()):
+            time.sleep(1)
+        print("a service stopped; shutting the others down")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop(procs)
+
+
+def command_up() -> int:
+    command_down(quiet=True)
+    env = load_env()
+    procs = start(env, foreground=False)
+    if not wait_healthy(procs, services(env)):
+        stop(procs)
+        return 1
+    print_where_to_chat(env)
+    return 0
+
+
+def command_down(quiet: bool = False) -> int:
+    for pid_file in sorted(PIDS.glob("*.pid")) if PIDS.exists() else []:
+        try:
+            os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+            if not quiet:
+                print(f"stopped {pid_file.stem}")
+        except (ProcessLookupError, ValueError, PermissionError):
+            pass
+        pid_file.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    commands = {"run": command_run, "up": command_up, "down": command_down}
+    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    sys.exit(commands[sys.argv[1]]())

@@ -1,0 +1,60 @@
+"""The commerce API client against the real reference API."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.api.commerce import CommerceClient, get_commerce_client
+from actions.api.errors import CommerceUnavailable, Conflict, NotFound
+from actions.config import Settings
+from tests.processes import free_port
+
+
+def test_reads_an_order_with_items_and_payment(configured) -> None:
+    order = get_commerce_client().get_order("4521")
+    assert order["status"] == "delivered"
+    assert [i["name"] for i in order["items"]] == ["Blue Denim Jacket", "Striped Scarf"]
+    assert order["payment"]["last4"] == "4242"
+
+
+def test_verification_accepts_only_the_orders_email(configured) -> None:
+    client = get_commerce_client()
+    assert client.verify_customer("4521", " Jane.Doe@Example.com ") == "cus_jane_doe"
+    assert client.verify_customer("4521", "sam.lee@example.com") is None
+
+
+def test_unknown_order_is_not_found(configured) -> None:
+    with pytest.raises(NotFound):
+        get_commerce_client().get_order("999999")
+
+
+def test_an_id_cannot_add_path_segments(configured, api_calls) -> None:
+    with pytest.raises(NotFound):
+        get_commerce_client().get_order("../returns")
+    assert api_calls.count("/orders/..%2Freturns") == 1
+
+
+def test_a_business_rule_refusal_is_a_conflict_with_its_reason(configured) -> None:
+    with pytest.raises(Conflict) as refusal:
+        get_commerce_client().cancel_order(order_id="4523", idempotency_key="test-cancel-shipped")
+    assert refusal.value.reason == "already_shipped"
+
+
+def test_a_write_retried_with_its_key_acts_once(configured) -> None:
+    client = get_commerce_client()
+    first = client.create_return(order_id="4521", item_id="4521-2", reason="wrong_size",
+                                 refund_method="store_credit", idempotency_key="same-key")
+    again = client.create_return(order_id="4521", item_id="4521-2", reason="wrong_size",
+                                 refund_method="store_credit", idempotency_key="same-key")
+    assert first["return_id"] == again["return_id"]
+    assert len(client.list_returns("4521")) == 1
+
+
+def test_an_api_that_is_down_raises_unavailable_quickly() -> None:
+    settings = Settings(
+        commerce_api_url=f"http://127.0.0.1:{free_port()}", commerce_api_token="t", ledger_url="sqlite://",
+        timeout_seconds=1, connect_timeout_seconds=0.5, read_retries=1, gate_ttl_minutes=15,
+        max_verification_failures=3, max_failed_attempts=3,
+    )
+    with pytest.raises(CommerceUnavailable):
+        CommerceClient(settings).get_order("4521")
