@@ -19,7 +19,12 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: run up down test test-api test-assistant lint validate train seed shell bench install clean lock
 
-install: $(RASA_VENV)/.installed $(API_VENV)/.installed
+install: $(RASA_VENV)/.installed $(API_VENV)/.installed webchat/node_modules/.installed
+
+# The web chat's socket.io-client, exactly as pinned in webchat/package-lock.json.
+webchat/node_modules/.installed: webchat/package.json webchat/package-lock.json
+	cd webchat && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(RASA_VENV)/.installed: requirements/assistant.lock
 	@test -n "$(PY310)" || { echo "Python 3.10 is required (see README)"; exit 1; }
@@ -58,7 +63,7 @@ shell: $(RASA_VENV)/.installed train
 		$(RASA) shell --model models --endpoints endpoints.yml
 
 lint: install
-	$(RASA_VENV)/bin/ruff check actions shop_channels scripts tests
+	$(RASA_VENV)/bin/ruff check actions shop_channels scripts tests webchat
 	$(API_VENV)/bin/ruff check commerce_api
 
 validate: $(RASA_VENV)/.installed

@@ -37,6 +37,13 @@ DEFAULTS: Dict[str, str] = {
     "ACTION_LEDGER_URL": "sqlite:///.data/ledger.db",
     "TRACKER_DB_PATH": ".data/tracker.db",
     "RASA_MODEL": "models",
+    "WEBCHAT_PORT": "8080",
+    # Slack and Messenger stay switched off (every request refused) until real values are set.
+    "SLACK_BOT_TOKEN": "not-configured",
+    "SLACK_SIGNING_SECRET": "not-configured",
+    "MESSENGER_VERIFY_TOKEN": "not-configured",
+    "MESSENGER_APP_SECRET": "not-configured",
+    "MESSENGER_PAGE_ACCESS_TOKEN": "not-configured",
 }
 HEALTH_TIMEOUT_SECONDS = 180
 
@@ -85,6 +92,11 @@ def services(env: Dict[str, str]) -> List[Service]:
              "--interface", "127.0.0.1", "--credentials", "credentials.yml",
              "--endpoints", "endpoints.yml", "--cors", "*"],
             f"http://127.0.0.1:{env['RASA_PORT']}/",
+        ),
+        Service(
+            "webchat",
+            [f"{rasa_bin}/python", "webchat/serve.py"],
+            f"http://127.0.0.1:{env['WEBCHAT_PORT']}/healthz",
         ),
     ]
 
@@ -143,6 +155,7 @@ def print_where_to_chat(env: Dict[str, str]) -> None:
     port = env["RASA_PORT"]
     print(
         "\nThe assistant is ready.\n"
+        f"  Web chat:    http://127.0.0.1:{env['WEBCHAT_PORT']}/   (the shop page with the support widget)\n"
         f"  REST:        curl -s localhost:{port}/webhooks/rest/webhook "
         "-d '{\"sender\":\"me\",\"message\":\"hi\"}'\n"
         "  Terminal:    make shell   (rasa shell against the running action server)\n"

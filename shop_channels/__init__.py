@@ -21,6 +21,14 @@ from actions.common import NEUTRALIZED_COMMAND_MARK
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
+# Value of a platform secret that was not set (the demo default in scripts/stack.py).
+NOT_CONFIGURED = "not-configured"
+
+
+def is_configured(value: Any) -> bool:
+    """True for a real secret; False for None, "" and the `not-configured` placeholder."""
+    return isinstance(value, str) and value.strip() not in ("", NOT_CONFIGURED)
+
 
 def neutralize(text: Any) -> Any:
     """Makes text that looks like a Rasa command ordinary text."""

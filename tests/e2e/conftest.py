@@ -16,7 +16,8 @@ MODEL = processes.ROOT / "models" / "assistant.tar.gz"
 
 
 class Stack:
-    def __init__(self, rasa_url: str, commerce_api_url: str, ledger_url: str) -> None:
+    def __init__(self, rasa_url: str, commerce_api_url: str, ledger_url: str, env: Dict[str, str]) -> None:
+        self.env = env  # the environment the servers run with (action server URL, ledger, ...)
         self.rasa_url = rasa_url
         self.commerce_api_url = commerce_api_url
         self.gate = Gate(ttl_minutes=15, ledger_url=ledger_url)
@@ -73,7 +74,7 @@ def stack(commerce_api_url: str, tmp_path_factory: pytest.TempPathFactory, logs_
     with processes.action_server(env, logs_dir) as action_url:
         env["ACTION_SERVER_URL"] = action_url
         with processes.rasa_server(env, logs_dir) as rasa_url:
-            yield Stack(rasa_url, commerce_api_url, ledger_url)
+            yield Stack(rasa_url, commerce_api_url, ledger_url, env)
 
 
 @pytest.fixture
