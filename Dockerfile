@@ -5,7 +5,8 @@ FROM rasa/rasa:3.6.21
 
 WORKDIR /app
 ENV PYTHONPATH=/app \
-    SQLALCHEMY_SILENCE_UBER_WARNING=1
+    SQLALCHEMY_SILENCE_UBER_WARNING=1 \
+    RASA_TELEMETRY_ENABLED=false
 
 COPY --chown=1001:0 config.yml credentials.yml endpoints.yml ./
 COPY --chown=1001:0 domain ./domain
@@ -14,6 +15,10 @@ COPY --chown=1001:0 shop_channels ./shop_channels
 # shop_channels shares one constant with the action package (the neutralized-command mark)
 COPY --chown=1001:0 actions/__init__.py actions/common.py ./actions/
 
+COPY --chown=1001:0 scripts/remove_rasa_telemetry_keys.py ./scripts/
+USER root
+RUN python scripts/remove_rasa_telemetry_keys.py
+USER 1001
 RUN rasa train --domain domain --fixed-model-name assistant --out models
 
 USER 1001

@@ -16,6 +16,8 @@ MODEL := models/assistant.tar.gz
 TRAINING_INPUTS := config.yml $(shell find domain data -name '*.yml' 2>/dev/null)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
+# Rasa's telemetry and its crash reports to Sentry leave the machine: always off.
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: run up down test test-api test-assistant lint validate train seed shell bench install clean lock
 
@@ -31,6 +33,7 @@ $(RASA_VENV)/.installed: requirements/assistant.lock
 	$(PY310) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install $(PIP_FLAGS) "pip==24.0"
 	$(RASA_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/assistant.lock
+	$(RASA_VENV)/bin/python scripts/remove_rasa_telemetry_keys.py
 	touch $@
 
 $(API_VENV)/.installed: commerce_api/requirements.lock
@@ -60,6 +63,7 @@ seed: $(API_VENV)/.installed
 
 shell: $(RASA_VENV)/.installed train
 	ACTION_SERVER_URL=$${ACTION_SERVER_URL:-http://127.0.0.1:5055/webhook} TRACKER_DB_PATH=$${TRACKER_DB_PATH:-.data/tracker.db} \
+		ACTION_SERVER_TOKEN=$${ACTION_SERVER_TOKEN:-$$(cat .data/action-server.token)} \
 		$(RASA) shell --model models --endpoints endpoints.yml
 
 lint: install

@@ -24,7 +24,7 @@ from actions.addresses import (
 )
 from actions.api.commerce import CommerceClient
 from actions.api.errors import Conflict, NotFound, Rejected
-from actions.common import verified_customer
+from actions.common import masked_address, verified_customer
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
 from actions.gate_actions import GatedFormValidation
 from actions.ledger import FAILED, StagedAction
@@ -73,6 +73,7 @@ class AddressCapability(GatedCapability):
             "postal_code": tracker.get_slot("address_postal_code"),
             "country": tracker.get_slot("address_country"),
         }
+        masked_new = masked_address(new)
         return Proposal(
             order_id=order_id,
             customer_id=customer_id,
@@ -83,6 +84,13 @@ class AddressCapability(GatedCapability):
                 f"• To: {one_line(new)}",
             ],
             question="Shall I update the address?",
+            audit_lines=[
+                f"Change the shipping address of order #{order_id}:",
+                f"• From: {one_line(masked_address(old))}",
+                f"• To: {one_line(masked_new)}",
+            ],
+            redacted_arguments={"order_id": order_id, "address": masked_new,
+                                "new_address_text": one_line(masked_new)},
         )
 
     def execute(self, client: CommerceClient, row: StagedAction) -> Outcome:

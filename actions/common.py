@@ -44,14 +44,39 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
+def text_slot(tracker: Tracker, name: str) -> Optional[str]:
+    """A slot that must hold text; anything else (a forged list, a number) reads as unset."""
+    value = tracker.get_slot(name)
+    return value if isinstance(value, str) and value else None
+
+
 def verified_orders(tracker: Tracker) -> Dict[str, str]:
     """Orders this conversation is verified for, mapped to the customer id."""
     value = tracker.get_slot("verified_orders")
-    return dict(value) if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str)}
 
 
-def verified_customer(tracker: Tracker, order_id: Optional[str]) -> Optional[str]:
-    return verified_orders(tracker).get(order_id or "")
+def verified_customer(tracker: Tracker, order_id: Any) -> Optional[str]:
+    return verified_orders(tracker).get(order_id) if isinstance(order_id, str) else None
+
+
+def mask_text(text: Any) -> str:
+    """'48 Elm Street' → '4* E** S*****': keeps the shape, not the content."""
+    return " ".join(word[:1] + "*" * (len(word) - 1) for word in str(text or "").split())
+
+
+def masked_address(address: Dict[str, Any]) -> Dict[str, Any]:
+    """An address as the audit trail keeps it: street masked, postal code shortened."""
+    postal = str(address.get("postal_code") or "")
+    return {
+        "name": mask_text(address.get("name")),
+        "street": mask_text(address.get("street")),
+        "city": address.get("city"),
+        "postal_code": postal[:2] + "*" * max(len(postal) - 2, 0),
+        "country": address.get("country"),
+    }
 
 
 def money(amount: Any, currency: str = "USD") -> str:

@@ -35,6 +35,12 @@ class Settings:
     gate_ttl_minutes: float
     max_verification_failures: int
     max_failed_attempts: int
+    # Logged-in shoppers: the shop signs a JWT naming the customer (`sub`); HS256
+    # with a shared secret or RS256 with the shop's public key. Unset: no logins.
+    customer_token_secret: str = ""
+    customer_token_public_key: str = ""
+    customer_token_audience: str = ""
+    customer_token_issuer: str = ""
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -53,6 +59,10 @@ class Settings:
                 env.get("MAX_VERIFICATION_FAILURES", DEFAULT_MAX_VERIFICATION_FAILURES)
             ),
             max_failed_attempts=int(env.get("MAX_FAILED_ATTEMPTS", DEFAULT_MAX_FAILED_ATTEMPTS)),
+            customer_token_secret=env.get("CUSTOMER_TOKEN_SECRET", ""),
+            customer_token_public_key=env.get("CUSTOMER_TOKEN_PUBLIC_KEY", "").replace("\\n", "\n"),
+            customer_token_audience=env.get("CUSTOMER_TOKEN_AUDIENCE", ""),
+            customer_token_issuer=env.get("CUSTOMER_TOKEN_ISSUER", ""),
         )
 
 

@@ -38,6 +38,18 @@ class Proposal:
     arguments: Dict[str, Any]
     summary_lines: List[str]
     question: str
+    #: the summary and arguments kept for the audit trail once the row is final;
+    #: only needed when the originals hold personal data such as an address
+    audit_lines: Optional[List[str]] = None
+    redacted_arguments: Optional[Dict[str, Any]] = None
+
+    @property
+    def audit_summary(self) -> str:
+        return "\n".join(self.audit_lines if self.audit_lines is not None else self.summary_lines)
+
+    @property
+    def audit_arguments(self) -> Dict[str, Any]:
+        return self.redacted_arguments if self.redacted_arguments is not None else self.arguments
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,10 @@ def gated_forms() -> List[str]:
     return sorted(_CAPABILITIES)
 
 
+# Final states keep only what the audit trail needs (see Proposal.audit_lines).
+REDACTED = {"summary": StagedAction.audit_summary, "arguments": StagedAction.redacted_arguments}
+
+
 class Gate:
     """Ledger operations of the gate; every method is one short transaction."""
 
@@ -125,6 +141,8 @@ class Gate:
                     .values(
                         arguments=proposal.arguments,
                         summary=summary,
+                        audit_summary=proposal.audit_summary,
+                        redacted_arguments=proposal.audit_arguments,
                         order_id=proposal.order_id,
                         customer_id=proposal.customer_id,
                         updated_at=now,
@@ -142,6 +160,8 @@ class Gate:
                 action_name=action_name,
                 arguments=proposal.arguments,
                 summary=summary,
+                audit_summary=proposal.audit_summary,
+                redacted_arguments=proposal.audit_arguments,
                 status=ledger.AWAITING_CONFIRMATION,
                 created_at=now,
                 updated_at=now,
@@ -189,7 +209,9 @@ class Gate:
 
     def finish(self, row_id: str, *, status: str, result: Optional[Dict[str, Any]] = None,
                error: Optional[str] = None) -> None:
-        self._transition(row_id, {ledger.EXECUTING}, status, result=result, error=error)
+        # An unknown outcome may be retried with the same key: it keeps its arguments.
+        self._transition(row_id, {ledger.EXECUTING}, status, redact=status != ledger.UNKNOWN,
+                         result=result, error=error)
 
     def decline(self, row_id: str, conversation_id: str) -> bool:
         return self._transition(
@@ -211,7 +233,7 @@ class Gate:
                     StagedAction.status == ledger.AWAITING_CONFIRMATION,
                     StagedAction.expires_at <= now,
                 )
-                .values(status=ledger.EXPIRED, updated_at=now)
+                .values(status=ledger.EXPIRED, updated_at=now, **REDACTED)
                 .execution_options(synchronize_session=False)
             ).rowcount
 
@@ -225,8 +247,8 @@ class Gate:
                 )
             )
 
-    def _transition(self, row_id: str, allowed: set, status: str, *,
-                    conversation_id: Optional[str] = None, **values: Any) -> bool:
+    def _transition(self, row_id: str, allowed: set, status: str, *, conversation_id: Optional[str] = None,
+                    redact: bool = True, **values: Any) -> bool:
         conditions = [StagedAction.id == row_id, StagedAction.status.in_(allowed)]
         if conversation_id is not None:
             conditions.append(StagedAction.conversation_id == conversation_id)
@@ -234,7 +256,7 @@ class Gate:
             changed = session.execute(
                 update(StagedAction)
                 .where(*conditions)
-                .values(status=status, updated_at=utcnow(), **values)
+                .values(status=status, updated_at=utcnow(), **(REDACTED if redact else {}), **values)
                 .execution_options(synchronize_session=False)
             )
             return changed.rowcount == 1

@@ -10,7 +10,7 @@ the row id as idempotency key, records the outcome and clears the gate's slots.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet
@@ -21,7 +21,7 @@ from actions import gate as gate_module
 from actions import ledger
 from actions.api.commerce import get_commerce_client
 from actions.api.errors import CommerceError, CommerceUnavailable
-from actions.common import blocking, is_neutralized_command, verified_customer
+from actions.common import blocking, is_neutralized_command, text_slot, verified_customer
 from actions.gate import Gate, get_gate
 from actions.identity import OrderFormValidation
 
@@ -52,7 +52,7 @@ def reset_events(tracker: Tracker) -> List[Dict[Text, Any]]:
 
 async def abandon_open_gate(tracker: Tracker) -> List[Dict[Text, Any]]:
     """Marks the conversation's staged row (if any) abandoned: leaving stages nothing."""
-    row_id = tracker.get_slot("gate_action_id")
+    row_id = text_slot(tracker, "gate_action_id")
     if row_id:
         await blocking(get_gate().abandon, row_id, tracker.sender_id)
     return []
@@ -71,9 +71,7 @@ class GatedFormValidation(OrderFormValidation):
             return {"gate_confirmation": None}
         if value is False:
             return {"gate_confirmation": False}
-        row = await blocking(
-            get_gate().open_row, tracker.get_slot("gate_action_id"), tracker.sender_id
-        )
+        row = await blocking(get_gate().open_row, text_slot(tracker, "gate_action_id"), tracker.sender_id)
         if row is None:
             # Expired (or never staged): stage afresh and ask again.
             dispatcher.utter_message(response="utter_confirmation_expired")
@@ -107,7 +105,7 @@ class ActionAskGateConfirmation(Action):
             conversation_id=tracker.sender_id,
             action_name=capability.action_name,
             proposal=proposal,
-            replace_id=tracker.get_slot("gate_action_id"),
+            replace_id=text_slot(tracker, "gate_action_id"),
         )
         dispatcher.utter_message(
             text=f"{row.summary}\n\n{proposal.question}", buttons=CONFIRM_BUTTONS
@@ -125,13 +123,13 @@ class ActionResolveGate(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
         events = reset_events(tracker)
-        row_id: Optional[str] = tracker.get_slot("gate_action_id")
+        row_id = text_slot(tracker, "gate_action_id")
         confirmed = tracker.get_slot("gate_confirmation")
         gate = get_gate()
         if not row_id or confirmed is None or tracker.get_slot("form_halted"):
             await abandon_open_gate(tracker)
             return events
-        if confirmed is False:
+        if confirmed is not True:  # False, or anything that is not a real "yes"
             await blocking(gate.decline, row_id, tracker.sender_id)
             dispatcher.utter_message(response="utter_gate_declined")
             return events

@@ -29,6 +29,7 @@ from actions.common import (
     verified_orders,
 )
 from actions.config import get_settings
+from actions.customer_token import customer_from_metadata
 from actions.handoff import HANDOFF_REASON_REPEATED_FAILURE, hand_off
 
 Slots = Dict[Text, Any]
@@ -138,6 +139,8 @@ class OrderFormValidation(FormValidationAction, ABC):
         tracker.slots.update(slots)
         if verified_customer(tracker, order_id):
             slots.update(await self.after_verification(order, dispatcher, tracker))
+        elif self._logged_in_as_owner(order, tracker):
+            slots.update(await self._mark_verified(order, (order.get("customer") or {})["id"], dispatcher, tracker))
         elif tracker.get_slot("identity_locked"):
             dispatcher.utter_message(response="utter_verification_locked")
             slots["form_halted"] = True
@@ -191,17 +194,7 @@ class OrderFormValidation(FormValidationAction, ABC):
             return {"customer_email": None}
 
         if customer_id:
-            verified = verified_orders(tracker)
-            verified[order_id] = customer_id
-            slots: Slots = {
-                "customer_email": None,
-                "verified_orders": verified,
-                "verification_failures": 0,
-            }
-            tracker.slots.update(slots)
-            dispatcher.utter_message(response="utter_verified", order_id=order_id)
-            slots.update(await self.after_verification(order, dispatcher, tracker))
-            return slots
+            return await self._mark_verified(order, customer_id, dispatcher, tracker)
 
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
         if failures >= get_settings().max_verification_failures:
@@ -214,3 +207,20 @@ class OrderFormValidation(FormValidationAction, ABC):
             }
         dispatcher.utter_message(response="utter_email_mismatch", order_id=order_id)
         return {"customer_email": None, "verification_failures": failures}
+
+    async def _mark_verified(
+        self, order: Dict[str, Any], customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Slots:
+        verified = verified_orders(tracker)
+        verified[order["order_id"]] = customer_id
+        slots: Slots = {"customer_email": None, "verified_orders": verified, "verification_failures": 0}
+        tracker.slots.update(slots)
+        dispatcher.utter_message(response="utter_verified", order_id=order["order_id"])
+        slots.update(await self.after_verification(order, dispatcher, tracker))
+        return slots
+
+    @staticmethod
+    def _logged_in_as_owner(order: Dict[str, Any], tracker: Tracker) -> bool:
+        """A valid signed token in this message names the order's customer."""
+        customer = customer_from_metadata(tracker.latest_message.get("metadata"))
+        return bool(customer) and customer == (order.get("customer") or {}).get("id")

@@ -54,6 +54,9 @@ class StagedAction(Base):
     action_name = Column(String(64), nullable=False)
     arguments = Column(JSON, nullable=False)
     summary = Column(Text, nullable=False)
+    # What stays once the row is final: personal data (a new address) masked.
+    audit_summary = Column(Text, nullable=False)
+    redacted_arguments = Column(JSON, nullable=False)
     status = Column(String(32), nullable=False, default=AWAITING_CONFIRMATION)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow)

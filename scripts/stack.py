@@ -13,6 +13,7 @@ it runs before any virtual environment exists.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -55,6 +56,15 @@ class Service:
     health_url: str
 
 
+def local_action_server_token() -> str:
+    path = STATE / "action-server.token"
+    if not path.exists():
+        STATE.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(24))
+    return path.read_text().strip()
+
+
 def load_env() -> Dict[str, str]:
     """Defaults, overridden by `.env`, overridden by the real environment."""
     env = dict(DEFAULTS)
@@ -64,11 +74,31 @@ def load_env() -> Dict[str, str]:
             key, sep, value = line.strip().partition("=")
             if sep and key and not key.startswith("#"):
                 env[key.strip()] = value.strip().strip('"').strip("'")
-    env.update({k: v for k, v in os.environ.items() if k in DEFAULTS or k not in env})
+    env.update(os.environ)
     env.setdefault("COMMERCE_API_URL", f"http://127.0.0.1:{env['COMMERCE_API_PORT']}")
     env.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{env['ACTION_SERVER_PORT']}/webhook")
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    # Rasa's telemetry and crash reports go to Rasa's servers: off unless explicitly enabled.
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    # Rasa and the action server share this secret: set it, or one is generated once
+    # per checkout and kept (readable by this user only) for `make shell`.
+    if not env.get("ACTION_SERVER_TOKEN"):
+        env["ACTION_SERVER_TOKEN"] = local_action_server_token()
     return env
+
+
+def rasa_http_api_flags(env: Dict[str, str]) -> List[str]:
+    """Rasa's HTTP API (trackers, trigger_intent, ...) stays off unless a secret guards it.
+
+    There is no default token: `--enable-api` is passed only with RASA_API_TOKEN
+    (shared token) or RASA_JWT_SECRET (signed JWTs) set.
+    """
+    flags = []
+    if env.get("RASA_API_TOKEN"):
+        flags += ["--auth-token", env["RASA_API_TOKEN"]]
+    if env.get("RASA_JWT_SECRET"):
+        flags += ["--jwt-secret", env["RASA_JWT_SECRET"], "--jwt-method", env.get("RASA_JWT_METHOD", "HS256")]
+    return ["--enable-api", *flags] if flags else []
 
 
 def services(env: Dict[str, str]) -> List[Service]:
@@ -82,15 +112,14 @@ def services(env: Dict[str, str]) -> List[Service]:
         ),
         Service(
             "action-server",
-            [f"{rasa_bin}/python", "-m", "rasa_sdk", "--actions", "actions",
-             "--port", env["ACTION_SERVER_PORT"]],
+            [f"{rasa_bin}/python", "-m", "actions.server"],
             f"http://127.0.0.1:{env['ACTION_SERVER_PORT']}/health",
         ),
         Service(
             "rasa",
             [f"{rasa_bin}/rasa", "run", "--model", env["RASA_MODEL"], "--port", env["RASA_PORT"],
              "--interface", "127.0.0.1", "--credentials", "credentials.yml",
-             "--endpoints", "endpoints.yml", "--cors", "*"],
+             "--endpoints", "endpoints.yml", "--cors", "*", *rasa_http_api_flags(env)],
             f"http://127.0.0.1:{env['RASA_PORT']}/",
         ),
         Service(

@@ -11,15 +11,25 @@ payloads: the assistant's buttons carry plain words.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+import json
+import logging
+import re
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput as _RestInput
 from rasa.core.channels.socketio import SocketIOInput as _SocketIOInput
+from rasa.core.channels.socketio import SocketIOOutput
+from sanic.exceptions import InvalidUsage
+from sanic.request import Request
 
 from actions.common import NEUTRALIZED_COMMAND_MARK
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+logger = logging.getLogger(__name__)
+# A session id a client may resume: what the server hands out (uuid4 hex) or similar, never "1".
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 # Value of a platform secret that was not set (the demo default in scripts/stack.py).
 NOT_CONFIGURED = "not-configured"
@@ -37,23 +47,121 @@ def neutralize(text: Any) -> Any:
     return text
 
 
+# Longer messages are answered without being processed: nothing a customer needs
+# to say takes this much, and NLU time grows with the length of the text.
+MAX_MESSAGE_CHARS = 2000
+# Control characters and bidirectional overrides (which can make text display
+# differently from what it says); newlines and tabs are kept.
+UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+EMPTY_MESSAGE_REPLY = "I didn't get any text there — what can I help you with?"
+TOO_LONG_REPLY = (
+    f"That message is too long for me (over {MAX_MESSAGE_CHARS:,} characters). "
+    "Could you send a shorter one?"
+)
+
+
+def clean(text: Any) -> str:
+    """The text without unsafe characters; non-text (e.g. JSON null or a number) becomes text."""
+    if text is None:
+        return ""
+    return UNSAFE_CHARACTERS.sub("", text if isinstance(text, str) else str(text))
+
+
 def neutralizing(on_new_message: OnNewMessage) -> OnNewMessage:
+    """Wraps a channel's message handler with the checks every customer channel needs."""
+
     async def handler(message: UserMessage) -> Any:
-        message.text = neutralize(message.text)
+        text = clean(message.text)
+        if not text.strip() or len(text) > MAX_MESSAGE_CHARS:
+            reply = EMPTY_MESSAGE_REPLY if not text.strip() else TOO_LONG_REPLY
+            await message.output_channel.send_text_message(message.sender_id, reply)
+            return None
+        message.text = neutralize(text)
         return await on_new_message(message)
 
     return handler
 
 
+# The SQL tracker store's sender_id column holds 255 characters.
+MAX_SENDER_CHARS = 255
+
+
+def json_object(request: Request) -> Dict[str, Any]:
+    """The request body as a JSON object, or a 400 (Sanic answers malformed JSON with 400 itself)."""
+    body = request.json
+    if not isinstance(body, dict):
+        raise InvalidUsage("The body must be a JSON object with 'sender' and 'message'.")
+    return body
+
+
 class RestInput(_RestInput):
-    """Rasa's REST channel (`/webhooks/rest/webhook`) without command injection."""
+    """Rasa's REST channel (`/webhooks/rest/webhook`) without command injection.
+
+    Requests are checked before Rasa sees them: a JSON object, a string sender of
+    at most 255 characters, object metadata; the input channel is always "rest".
+    """
 
     def blueprint(self, on_new_message: OnNewMessage):  # type: ignore[override]
         return super().blueprint(neutralizing(on_new_message))
+
+    async def _extract_sender(self, req: Request) -> Optional[Text]:
+        sender = json_object(req).get("sender")
+        if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER_CHARS:
+            raise InvalidUsage(f"'sender' must be a string of 1 to {MAX_SENDER_CHARS} characters.")
+        return sender
+
+    def _extract_message(self, req: Request) -> Optional[Text]:
+        return json_object(req).get("message")
+
+    def _extract_input_channel(self, req: Request) -> Text:
+        return self.name()
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        metadata = json_object(request).get("metadata")
+        return metadata if isinstance(metadata, dict) else None
 
 
 class SocketIOInput(_SocketIOInput):
-    """Rasa's Socket.IO channel without command injection."""
+    """Rasa's Socket.IO channel without command injection, with working session persistence.
+
+    Rasa 3.6 calls `sio.enter_room()` without `await`; with python-socketio 5.10+ (the lock
+    has 5.18) that is a coroutine, so the socket never joins its session's room and, with
+    `session_persistence: true`, no reply ever reaches the browser. `session_request` is
+    re-registered here to await it. A socket also only speaks in the session it asked for:
+    `user_uttered` uses the session bound to the socket, not whatever id the message names.
+    """
 
     def blueprint(self, on_new_message: OnNewMessage):  # type: ignore[override]
-        return super().blueprint(neutralizing(on_new_message))
+        handle = neutralizing(on_new_message)
+        webhook = super().blueprint(handle)
+        sio = self.sio
+
+        async def session_request(sid: str, data: Optional[Dict[str, Any]]) -> None:
+            requested = (data or {}).get("session_id")
+            session_id = requested if isinstance(requested, str) and SESSION_ID.match(requested) else uuid.uuid4().hex
+            if self.session_persistence:
+                await sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.save_session(sid, {"session_id": session_id}, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        async def user_uttered(sid: str, data: Any) -> None:
+            if not isinstance(data, dict):
+                return
+            if self.session_persistence:
+                session_id = (await sio.get_session(sid, namespace=self.namespace)).get("session_id")
+                if not session_id:
+                    logger.warning("Ignored a Socket.IO message sent before `session_request`.")
+                    return
+            else:
+                session_id = sid
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            metadata = metadata if isinstance(metadata, dict) else {}
+            await handle(UserMessage(str(data.get("message") or ""), output, session_id,
+                                     input_channel=self.name(), metadata=metadata))
+
+        sio.on("session_request", session_request, namespace=self.namespace)
+        sio.on(self.user_message_evt, user_uttered, namespace=self.namespace)
+        return webhook

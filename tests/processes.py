@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import time
@@ -16,6 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 API_PYTHON = ROOT / ".venv/api/bin/python"
 RASA_BIN = ROOT / ".venv/rasa/bin"
 DEMO_TOKEN = "demo-commerce-token"
+# generated per test run, like scripts/stack.py does for `make run`
+ACTION_SERVER_TOKEN = secrets.token_urlsafe(24)
+# signs the logged-in shopper tokens of the tests (a test value, not a deployment secret)
+CUSTOMER_TOKEN_SECRET = "test-only-customer-token-secret-0123456789"
 CHANNEL_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "MESSENGER_VERIFY_TOKEN", "MESSENGER_APP_SECRET",
                    "MESSENGER_PAGE_ACCESS_TOKEN")
 
@@ -57,7 +62,9 @@ def running(command: List[str], env: Dict[str, str], health_url: str, log: Path)
 
 def base_env(**overrides: str) -> Dict[str, str]:
     env = dict(os.environ)
-    env.update({"SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"})
+    env.update({"SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore",
+                # no telemetry or crash reports to Rasa's servers from tests
+                "RASA_TELEMETRY_ENABLED": "false"})
     for name in CHANNEL_SECRETS:  # credentials.yml reads them; unset would stop Rasa from starting
         env.setdefault(name, "not-configured")
     env.update(overrides)
@@ -90,7 +97,9 @@ def commerce_api(database_url: str, logs: Path) -> Iterator[str]:
 @contextmanager
 def action_server(env: Dict[str, str], logs: Path) -> Iterator[str]:
     port = free_port()
-    command = [str(RASA_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    env = dict(env, ACTION_SERVER_PORT=str(port))
+    env.setdefault("ACTION_SERVER_TOKEN", ACTION_SERVER_TOKEN)
+    command = [str(RASA_BIN / "python"), "-m", "actions.server"]
     with running(command, env, f"http://127.0.0.1:{port}/health", logs / "action-server.log"):
         yield f"http://127.0.0.1:{port}/webhook"
 

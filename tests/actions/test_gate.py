@@ -132,3 +132,26 @@ def test_finishing_records_the_outcome(gate: Gate) -> None:
     gate.finish(row.id, status=ledger.SUCCEEDED, result={"return_id": "RMA-1"})
     stored = gate.get(row.id)
     assert (stored.status, stored.result) == (ledger.SUCCEEDED, {"return_id": "RMA-1"})
+
+
+def test_final_rows_keep_only_the_redacted_summary_and_arguments(gate: Gate) -> None:
+    private = Proposal(
+        order_id="4522", customer_id="cus_jane_doe",
+        arguments={"order_id": "4522", "address": {"street": "48 Elm Street"}},
+        summary_lines=["To: 48 Elm Street, Austin 78701, US"], question="Shall I update the address?",
+        audit_lines=["To: 4* E** S*****, Austin 78***, US"],
+        redacted_arguments={"order_id": "4522", "address": {"street": "4* E** S*****"}},
+    )
+    row = gate.stage(conversation_id="conv-1", action_name="change_shipping_address", proposal=private)
+    assert "48 Elm Street" in gate.open_row(row.id, "conv-1").summary  # needed while it awaits its "yes"
+    gate.claim(row.id, "conv-1")
+    gate.finish(row.id, status=ledger.SUCCEEDED, result={})
+    final = gate.get(row.id)
+    assert "Elm" not in final.summary and "Elm" not in str(final.arguments)
+
+
+def test_an_unknown_outcome_keeps_its_arguments_for_a_retry_with_the_same_key(gate: Gate) -> None:
+    row = stage(gate)
+    gate.claim(row.id, "conv-1")
+    gate.finish(row.id, status=ledger.UNKNOWN, error="timeout")
+    assert gate.get(row.id).arguments["item_id"] == "4521-1"

@@ -37,7 +37,10 @@ def parse_examples(path: Path):
                 if name:
                     entities.add((name, text))
                 else:
-                    data = json.loads(spec)
+                    try:
+                        data = json.loads(spec)
+                    except ValueError:  # not an entity annotation, e.g. literal braces in text
+                        continue
                     entities.add((data["entity"], data.get("value", text)))
             plain = ANNOTATION.sub(lambda m: m.group(1), raw).strip()
             yield plain, block.get("intent"), entities

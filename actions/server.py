@@ -1,0 +1,104 @@
+"""The action server: rasa-sdk's app behind a shared secret, on loopback by default.
+
+    python -m actions.server            (ACTION_SERVER_TOKEN must be set)
+
+Rasa sends the secret as `?token=` (`action_endpoint.token` in endpoints.yml);
+`Authorization: Bearer <secret>` is accepted too. Every call without it is
+refused with 401 before any action runs. Malformed calls get 400 and internal
+errors a bare 500 — never the request body or a stack trace, unlike the stock
+server's error handler.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import sys
+from typing import Any, Optional
+
+from rasa_sdk import utils
+from rasa_sdk.endpoint import create_app
+from sanic import Sanic, response
+from sanic.request import Request
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5055
+OPEN_PATHS = {"/health"}
+
+
+def supplied_token(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[len("Bearer "):]
+    return request.args.get("token", "")
+
+
+def malformed(call: Any) -> Optional[str]:
+    """Why an action call is not one Rasa would send, or None if it is well formed."""
+    if not isinstance(call, dict):
+        return "the body must be a JSON object"
+    if not isinstance(call.get("next_action"), str) or not isinstance(call.get("sender_id"), str):
+        return "next_action and sender_id must be strings"
+    tracker = call.get("tracker")
+    if not isinstance(tracker, dict):
+        return "tracker must be an object"
+    if not isinstance(tracker.get("slots", {}), dict) or not isinstance(tracker.get("events", []), list):
+        return "tracker.slots must be an object and tracker.events a list"
+    if not all(isinstance(event, dict) for event in tracker.get("events", [])):
+        return "every tracker event must be an object"
+    for key in ("latest_message", "active_loop"):
+        if tracker.get(key) is not None and not isinstance(tracker.get(key), dict):
+            return f"tracker.{key} must be an object"
+    if not isinstance(call.get("domain", {}), dict):
+        return "domain must be an object"
+    return None
+
+
+def build_app(token: str, package: str = "actions") -> Sanic:
+    app = create_app(package, cors_origins=[])
+
+    @app.middleware("request")
+    async def require_secret_and_shape(request: Request):
+        if request.path in OPEN_PATHS:
+            return None
+        if not hmac.compare_digest(supplied_token(request).encode(), token.encode()):
+            return response.json({"error": "unauthorized"}, status=401)
+        if request.method == "POST" and request.path == "/webhook":
+            try:
+                call = request.json
+            except Exception:  # Sanic raises its own error types for undecodable bodies
+                return response.json({"error": "the body is not valid JSON"}, status=400)
+            problem = malformed(call)
+            if problem:
+                return response.json({"error": problem}, status=400)
+        return None
+
+    async def safe_errors(request: Request, exception: Exception):
+        status = getattr(exception, "status_code", 500)
+        if status >= 500:
+            logger.exception("action server error on %s", request.path, exc_info=exception)
+            return response.json({"error": "internal error"}, status=500)
+        return response.json({"error": str(getattr(exception, "message", "bad request"))[:200]}, status=status)
+
+    app.error_handler.add(Exception, safe_errors)
+    return app
+
+
+def main() -> None:
+    token = os.environ.get("ACTION_SERVER_TOKEN", "")
+    if len(token) < 16:
+        sys.exit("ACTION_SERVER_TOKEN must be set to a secret of at least 16 characters "
+                 "(scripts/stack.py generates one for `make run`)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    host = os.environ.get("ACTION_SERVER_HOST", DEFAULT_HOST)
+    port = int(os.environ.get("ACTION_SERVER_PORT", DEFAULT_PORT))
+    app = build_app(token)
+    logger.info("action server on http://%s:%s", host, port)
+    app.run(host, port, workers=utils.number_of_sanic_workers(), access_log=False)
+
+
+if __name__ == "__main__":
+    main()

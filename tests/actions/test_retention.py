@@ -1,0 +1,22 @@
+"""Tracker retention: old conversation events are deleted, recent ones kept."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import create_engine, text
+
+from scripts.prune_trackers import prune
+
+
+def test_events_older_than_the_retention_period_are_deleted(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    engine = create_engine(url, future=True)
+    now = time.time()
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp FLOAT)"))
+        connection.execute(text("INSERT INTO events (sender_id, timestamp) VALUES ('old', :old), ('new', :new)"),
+                           {"old": now - 40 * 86400, "new": now - 86400})
+    assert prune(url, days=30) == 1
+    with engine.connect() as connection:
+        assert [r[0] for r in connection.execute(text("SELECT sender_id FROM events"))] == ["new"]

@@ -1,0 +1,63 @@
+"""The whole stack as the tests drive it: a REST client, the ledger and the commerce API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Dict, List
+
+import requests
+
+from actions.gate import Gate
+from tests import processes
+
+MODEL = processes.ROOT / "models" / "assistant.tar.gz"
+
+
+class Stack:
+    def __init__(self, rasa_url: str, commerce_api_url: str, ledger_url: str, env: Dict[str, str]) -> None:
+        self.env = env  # the environment the servers run with (action server URL, ledger, ...)
+        self.rasa_url = rasa_url
+        self.commerce_api_url = commerce_api_url
+        self.gate = Gate(ttl_minutes=15, ledger_url=ledger_url)
+        self.api = requests.Session()
+        self.api.headers["Authorization"] = f"Bearer {processes.DEMO_TOKEN}"
+
+    def send(self, sender: str, text: str, **extra: Any) -> List[Dict[str, Any]]:
+        response = requests.post(
+            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text, **extra}, timeout=60
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def returns(self, order_id: str) -> List[Dict[str, Any]]:
+        return self.api.get(f"{self.commerce_api_url}/returns", params={"order_id": order_id}, timeout=5).json()[
+            "returns"
+        ]
+
+    def order(self, order_id: str) -> Dict[str, Any]:
+        return self.api.get(f"{self.commerce_api_url}/orders/{order_id}", timeout=5).json()
+
+
+class Conversation:
+    """One customer talking to the stack; `say` returns the replies as one string."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.sender = f"customer-{uuid.uuid4().hex[:12]}"
+        self.last: List[Dict[str, Any]] = []
+
+    def say(self, text: str) -> str:
+        self.last = self.stack.send(self.sender, text)
+        return "\n".join(m.get("text", "") for m in self.last)
+
+    def say_with_metadata(self, text: str, metadata: Any) -> str:
+        self.last = self.stack.send(self.sender, text, metadata=metadata)
+        return "\n".join(m.get("text", "") for m in self.last)
+
+    def buttons(self) -> List[str]:
+        return [b["title"] for m in self.last for b in m.get("buttons", [])]
+
+    def ledger(self):
+        return self.stack.gate.history(self.sender)
+
+
