@@ -174,3 +174,16 @@ def test_asking_for_a_human_hands_over_with_a_reference(customer: Conversation) 
 def test_unknown_order_numbers_get_a_clear_answer(customer: Conversation) -> None:
     said = customer.say("where is order 99999")
     assert "couldn't find an order #99999" in said
+
+
+def test_three_failed_answers_to_the_same_question_hand_over_to_a_person(customer: Conversation, stack) -> None:
+    customer.say("change the address of order 4522")
+    customer.say(JANE)
+    customer.say("12 Main St")
+    customer.say("Springfield")
+    assert "postal code" in customer.say("US")
+    assert "isn't a valid postal code" in customer.say("abc")
+    assert "isn't a valid postal code" in customer.say("123456789")
+    handed_over = customer.say("no idea")
+    assert "handing you over" in handed_over and "reference" in handed_over
+    assert customer.ledger() == [] and stack.order("4522")["shipping_address"]["street"] != "12 Main St"
