@@ -23,6 +23,6 @@ RUN rasa train --domain domain --fixed-model-name assistant --out models
 
 USER 1001
 EXPOSE 5005
-# endpoints.yml reads ACTION_SERVER_URL and TRACKER_DB_PATH from the environment.
+# endpoints.yml reads ACTION_SERVER_URL, TRACKER_DB_PATH and EVENT_BROKER_DB_PATH from the environment.
 CMD ["run", "--model", "models", "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", \
      "--port", "5005", "--interface", "0.0.0.0"]

@@ -5,6 +5,8 @@
 #   make seed   reset the commerce database to the demo data
 #   make train  train the model into models/
 #   make bench  the load benchmark (not part of make test)
+#   make inspect CONVERSATION=<id>   one conversation's turns beside the ledger's actions
+#   make report the analytics report from the event broker (.data/reports/)
 
 SHELL := /bin/bash
 PY310 := $(shell scripts/find-python310.sh)
@@ -19,7 +21,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Rasa's telemetry and its crash reports to Sentry leave the machine: always off.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run up down test test-api test-assistant lint validate train seed shell bench install clean lock
+.PHONY: run up down test test-api test-assistant lint validate train seed shell bench install clean lock inspect report
 
 install: $(RASA_VENV)/.installed $(API_VENV)/.installed webchat/node_modules/.installed
 
@@ -63,11 +65,19 @@ seed: $(API_VENV)/.installed
 
 shell: $(RASA_VENV)/.installed train
 	ACTION_SERVER_URL=$${ACTION_SERVER_URL:-http://127.0.0.1:5055/webhook} TRACKER_DB_PATH=$${TRACKER_DB_PATH:-.data/tracker.db} \
+		EVENT_BROKER_DB_PATH=$${EVENT_BROKER_DB_PATH:-.data/events.db} \
 		ACTION_SERVER_TOKEN=$${ACTION_SERVER_TOKEN:-$$(cat .data/action-server.token)} \
 		$(RASA) shell --model models --endpoints endpoints.yml
 
+inspect: $(RASA_VENV)/.installed
+	@test -n "$(CONVERSATION)" || { echo "usage: make inspect CONVERSATION=<conversation id>"; exit 1; }
+	$(RASA_VENV)/bin/python -m tools.inspect_conversation "$(CONVERSATION)"
+
+report: $(RASA_VENV)/.installed
+	$(RASA_VENV)/bin/python -m tools.analytics_report --out-dir .data/reports
+
 lint: install
-	$(RASA_VENV)/bin/ruff check actions shop_channels scripts tests webchat
+	$(RASA_VENV)/bin/ruff check actions shop_channels scripts tests tools webchat
 	$(API_VENV)/bin/ruff check commerce_api
 
 validate: $(RASA_VENV)/.installed

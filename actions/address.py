@@ -24,7 +24,7 @@ from actions.addresses import (
 )
 from actions.api.commerce import CommerceClient
 from actions.api.errors import Conflict, NotFound, Rejected
-from actions.common import masked_address, verified_customer
+from actions.common import masked_address
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
 from actions.gate_actions import GatedFormValidation
 from actions.ledger import FAILED, StagedAction
@@ -58,11 +58,8 @@ class AddressCapability(GatedCapability):
     form_name = "address_form"
 
     def propose(self, tracker: Tracker, client: CommerceClient) -> Proposal:
-        order_id = tracker.get_slot("order_id")
-        customer_id = verified_customer(tracker, order_id)
-        if not customer_id:
-            raise NotPossible("I need to verify your order before I can change its address.")
-        order = client.get_order(order_id)
+        order, customer_id = self.verified_order(tracker, client, to="change its address")
+        order_id = order["order_id"]
         if order.get("status") != "processing":
             raise NotPossible(_explain_not_changeable(order))
         old = order.get("shipping_address") or {}

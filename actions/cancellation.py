@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import gate as gate_module
 from actions.api.commerce import CommerceClient
 from actions.api.errors import Conflict, NotFound, Rejected
-from actions.common import friendly_date, item_label, money, payment_label, verified_customer
+from actions.common import friendly_date, item_label, money, payment_label
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
 from actions.gate_actions import GatedFormValidation
 from actions.ledger import FAILED, StagedAction
@@ -52,11 +52,8 @@ class CancelCapability(GatedCapability):
     form_name = "cancel_order_form"
 
     def propose(self, tracker: Tracker, client: CommerceClient) -> Proposal:
-        order_id = tracker.get_slot("order_id")
-        customer_id = verified_customer(tracker, order_id)
-        if not customer_id:
-            raise NotPossible("I need to verify your order before I can cancel it.")
-        order = client.get_order(order_id)
+        order, customer_id = self.verified_order(tracker, client, to="cancel it")
+        order_id = order["order_id"]
         if order.get("status") != "processing":
             raise NotPossible(explain_not_cancellable(order))
         currency = order.get("currency", "USD")

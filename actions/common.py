@@ -44,6 +44,11 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
+def mask_conversation_id(sender_id: str) -> str:
+    """Conversation ids as logs and traces show them: some channels use the email as sender id."""
+    return mask_email(sender_id) if "@" in sender_id else sender_id
+
+
 def text_slot(tracker: Tracker, name: str) -> Optional[str]:
     """A slot that must hold text; anything else (a forged list, a number) reads as unset."""
     value = tracker.get_slot(name)

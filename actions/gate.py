@@ -15,12 +15,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from sqlalchemy import select, update
 
-from actions import ledger
+from actions import ledger, telemetry
 from actions.api.commerce import CommerceClient
+from actions.common import verified_customer
 from actions.ledger import StagedAction, utcnow
 
 
@@ -80,6 +81,15 @@ class GatedCapability(ABC):
     def execute(self, client: CommerceClient, row: StagedAction) -> Outcome:
         """Runs the action with the arguments stored in `row`."""
 
+    @staticmethod
+    def verified_order(tracker: Any, client: CommerceClient, *, to: str) -> Tuple[Dict[str, Any], str]:
+        """The conversation's order and its verified customer id, or NotPossible("… before I can {to}")."""
+        order_id = tracker.get_slot("order_id")
+        customer_id = verified_customer(tracker, order_id)
+        if not customer_id:
+            raise NotPossible(f"I need to verify your order before I can {to}.")
+        return client.get_order(order_id), customer_id
+
 
 _CAPABILITIES: Dict[str, GatedCapability] = {}
 
@@ -100,6 +110,10 @@ def capability_for_action(action_name: str) -> Optional[GatedCapability]:
 def gated_forms() -> List[str]:
     return sorted(_CAPABILITIES)
 
+
+# Metric outcome of each final ledger status (assistant_gate_transitions_total).
+TRANSITION_OUTCOMES = {ledger.SUCCEEDED: "executed", ledger.FAILED: "failed", ledger.DECLINED: "declined",
+                       ledger.ABANDONED: "abandoned", ledger.UNKNOWN: "outcome_unknown"}
 
 # Final states keep only what the audit trail needs (see Proposal.audit_lines).
 REDACTED = {"summary": StagedAction.audit_summary, "arguments": StagedAction.redacted_arguments}
@@ -125,6 +139,14 @@ class Gate:
         Editing keeps one row per decision: "actually the reason is X" changes
         the staged return rather than leaving a second one lying around.
         """
+        with telemetry.gate_span("stage", action_name=action_name, replaces=replace_id) as span:
+            row = self._stage(conversation_id, action_name, proposal, replace_id)
+            span.set_attribute("gate.ledger_row_id", row.id)
+        telemetry.count_gate(action_name, "staged")
+        return row
+
+    def _stage(self, conversation_id: str, action_name: str, proposal: Proposal,
+               replace_id: Optional[str]) -> StagedAction:
         now = utcnow()
         summary = "\n".join(proposal.summary_lines)
         with self._sessions.begin() as session:
@@ -190,6 +212,15 @@ class Gate:
 
     def claim(self, row_id: str, conversation_id: str) -> Optional[StagedAction]:
         """Atomically moves the row to `executing`; None if someone else did or it expired."""
+        with telemetry.gate_span("claim", ledger_row_id=row_id) as span:
+            row = self._claim(row_id, conversation_id)
+            span.set_attribute("gate.claimed", row is not None)
+            if row is not None:
+                span.set_attribute("gate.action_name", row.action_name)
+                telemetry.count_gate(row.action_name, "confirmed")
+        return row
+
+    def _claim(self, row_id: str, conversation_id: str) -> Optional[StagedAction]:
         now = utcnow()
         with self._sessions.begin() as session:
             claimed = session.execute(
@@ -226,16 +257,22 @@ class Gate:
     def expire_stale(self) -> int:
         """Marks every unconfirmed row past its expiry as expired; returns how many."""
         now = utcnow()
-        with self._sessions.begin() as session:
-            return session.execute(
+        stale = (StagedAction.status == ledger.AWAITING_CONFIRMATION, StagedAction.expires_at <= now)
+        with telemetry.gate_span("expire") as span, self._sessions.begin() as session:
+            names = list(session.scalars(select(StagedAction.action_name).where(*stale)))
+            expired = session.execute(
                 update(StagedAction)
-                .where(
-                    StagedAction.status == ledger.AWAITING_CONFIRMATION,
-                    StagedAction.expires_at <= now,
-                )
+                .where(*stale)
                 .values(status=ledger.EXPIRED, updated_at=now, **REDACTED)
                 .execution_options(synchronize_session=False)
             ).rowcount
+            span.set_attribute("gate.expired", expired)
+        if expired == len(names):
+            for name in set(names):
+                telemetry.count_gate(name, "expired", names.count(name))
+        else:  # another process expired some of them in between: count without names
+            telemetry.count_gate(None, "expired", expired)
+        return expired
 
     def history(self, conversation_id: str) -> List[StagedAction]:
         with self._sessions() as session:
@@ -252,14 +289,23 @@ class Gate:
         conditions = [StagedAction.id == row_id, StagedAction.status.in_(allowed)]
         if conversation_id is not None:
             conditions.append(StagedAction.conversation_id == conversation_id)
-        with self._sessions.begin() as session:
+        outcome = TRANSITION_OUTCOMES.get(status, status)
+        operation = {ledger.DECLINED: "decline", ledger.ABANDONED: "abandon"}.get(status, "finish")
+        with telemetry.gate_span(operation, ledger_row_id=row_id, outcome=outcome) as span, \
+                self._sessions.begin() as session:
             changed = session.execute(
                 update(StagedAction)
                 .where(*conditions)
                 .values(status=status, updated_at=utcnow(), **(REDACTED if redact else {}), **values)
                 .execution_options(synchronize_session=False)
-            )
-            return changed.rowcount == 1
+            ).rowcount == 1
+            span.set_attribute("gate.changed", changed)
+            if changed:
+                action_name = session.scalar(select(StagedAction.action_name).where(StagedAction.id == row_id))
+                span.set_attribute("gate.action_name", action_name or "")
+        if changed:  # counted once committed
+            telemetry.count_gate(action_name, outcome)
+        return changed
 
 
 def get_gate() -> Gate:

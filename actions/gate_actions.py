@@ -10,6 +10,7 @@ the row id as idempotency key, records the outcome and clears the gate's slots.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -19,7 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import gate as gate_module
 from actions import ledger
-from actions.api.commerce import get_commerce_client
+from actions.api.commerce import CommerceClient, get_commerce_client
 from actions.api.errors import CommerceError, CommerceUnavailable
 from actions.common import blocking, is_neutralized_command, text_slot, verified_customer
 from actions.gate import Gate, get_gate
@@ -56,6 +57,31 @@ async def abandon_open_gate(tracker: Tracker) -> List[Dict[Text, Any]]:
     if row_id:
         await blocking(get_gate().abandon, row_id, tracker.sender_id)
     return []
+
+
+class ActionReportVerifiedOrder(Action, ABC):
+    """Tells the customer about an order they are verified for, then ends the task."""
+
+    @abstractmethod
+    def describe(self, client: CommerceClient, order: Dict[str, Any]) -> List[str]:
+        """The lines to say about `order` (may make further API calls)."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        order_id = text_slot(tracker, "order_id")
+        if tracker.get_slot("form_halted") or not verified_customer(tracker, order_id):
+            return reset_events(tracker)
+        client = get_commerce_client()
+        try:
+            order = await blocking(client.get_order, order_id)
+            lines = await blocking(self.describe, client, order)
+        except CommerceError:
+            dispatcher.utter_message(response="utter_commerce_unavailable")
+            return reset_events(tracker)
+        for line in lines:
+            dispatcher.utter_message(text=line)
+        return reset_events(tracker)
 
 
 class GatedFormValidation(OrderFormValidation):

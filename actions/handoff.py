@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import ledger
+from actions import ledger, telemetry
 from actions.common import blocking
 from actions.ledger import HandoffRequest
 
@@ -29,6 +29,7 @@ def record_handoff(conversation_id: str, reason: str, order_id: Optional[str]) -
     )
     with sessions.begin() as session:
         session.add(request)
+    telemetry.HANDOFFS.labels(reason).inc()
     return request.id[:8].upper()
 
 

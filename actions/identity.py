@@ -11,7 +11,7 @@ and remembered for the conversation in the `verified_orders` slot.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
@@ -168,31 +168,18 @@ class OrderFormValidation(FormValidationAction, ABC):
         if tracker.get_slot("identity_locked"):
             dispatcher.utter_message(response="utter_verification_locked")
             return {"customer_email": None, "form_halted": True}
-        try:
-            order = await blocking(get_commerce_client().get_order, order_id)
-        except NotFound:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
-            return {"order_id": None, "customer_email": None}
-        except CommerceError:
-            dispatcher.utter_message(response="utter_commerce_unavailable")
-            return {"customer_email": None}
-        return await self._verify(order, email, dispatcher, tracker)
+        order, failed = await self._ask_api(dispatcher, order_id, get_commerce_client().get_order, order_id)
+        return failed if failed is not None else await self._verify(order, email, dispatcher, tracker)
 
     async def _verify(
         self, order: Dict[str, Any], email: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Slots:
         order_id = order["order_id"]
-        try:
-            customer_id: Optional[str] = await blocking(
-                get_commerce_client().verify_customer, order_id, email
-            )
-        except NotFound:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
-            return {"order_id": None, "customer_email": None}
-        except CommerceError:
-            dispatcher.utter_message(response="utter_commerce_unavailable")
-            return {"customer_email": None}
-
+        customer_id, failed = await self._ask_api(
+            dispatcher, order_id, get_commerce_client().verify_customer, order_id, email
+        )
+        if failed is not None:
+            return failed
         if customer_id:
             return await self._mark_verified(order, customer_id, dispatcher, tracker)
 
@@ -207,6 +194,20 @@ class OrderFormValidation(FormValidationAction, ABC):
             }
         dispatcher.utter_message(response="utter_email_mismatch", order_id=order_id)
         return {"customer_email": None, "verification_failures": failures}
+
+    @staticmethod
+    async def _ask_api(
+        dispatcher: CollectingDispatcher, order_id: str, call: Any, *args: Any
+    ) -> Tuple[Any, Optional[Slots]]:
+        """(result, None), or (None, slots to reset) after telling the customer what failed."""
+        try:
+            return await blocking(call, *args), None
+        except NotFound:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
+            return None, {"order_id": None, "customer_email": None}
+        except CommerceError:
+            dispatcher.utter_message(response="utter_commerce_unavailable")
+            return None, {"customer_email": None}
 
     async def _mark_verified(
         self, order: Dict[str, Any], customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker

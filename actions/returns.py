@@ -138,14 +138,11 @@ class ReturnCapability(GatedCapability):
     form_name = "return_form"
 
     def propose(self, tracker: Tracker, client: CommerceClient) -> Proposal:
-        order_id = tracker.get_slot("order_id")
+        order, customer_id = self.verified_order(tracker, client, to="set up a return")
+        order_id = order["order_id"]
         item_id = tracker.get_slot("return_item")
         reason = tracker.get_slot("return_reason")
         refund_method = tracker.get_slot("return_refund_method")
-        customer_id = verified_customer(tracker, order_id)
-        if not customer_id:
-            raise NotPossible("I need to verify your order before I can set up a return.")
-        order = client.get_order(order_id)
         item = next((i for i in order["items"] if i["item_id"] == item_id), None)
         if item is None:
             raise NotPossible("I couldn't find that item on the order any more.")

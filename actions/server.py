@@ -15,18 +15,33 @@ import hmac
 import logging
 import os
 import sys
-from typing import Any, Optional
+from typing import Any, Dict, Optional
+from unittest.mock import patch
 
-from rasa_sdk import utils
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from rasa_sdk import endpoint, utils
 from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic, response
 from sanic.request import Request
+
+from actions import telemetry
+from actions.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5055
-OPEN_PATHS = {"/health"}
+# /metrics holds aggregate counters only (no ids); production scrapes it on the internal network
+OPEN_PATHS = {"/health", "/metrics"}
+
+
+class TracedActionExecutor(ActionExecutor):
+    """rasa-sdk's executor with one span (and counter) per action run, see actions.telemetry."""
+
+    async def run(self, action_call: Any) -> Optional[Dict[str, Any]]:
+        with telemetry.action_span(action_call, self.actions):
+            return await super().run(action_call)
 
 
 def supplied_token(request: Request) -> str:
@@ -58,7 +73,14 @@ def malformed(call: Any) -> Optional[str]:
 
 
 def build_app(token: str, package: str = "actions") -> Sanic:
-    app = create_app(package, cors_origins=[])
+    # create_app builds its own ActionExecutor: hand it the traced one, for this call only
+    with patch.object(endpoint, "ActionExecutor", TracedActionExecutor):
+        app = create_app(package, cors_origins=[])
+    telemetry.setup_tracing()
+
+    @app.get("/metrics")
+    async def metrics(_: Request):
+        return response.raw(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
     @app.middleware("request")
     async def require_secret_and_shape(request: Request):
@@ -92,7 +114,7 @@ def main() -> None:
     if len(token) < 16:
         sys.exit("ACTION_SERVER_TOKEN must be set to a secret of at least 16 characters "
                  "(scripts/stack.py generates one for `make run`)")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     host = os.environ.get("ACTION_SERVER_HOST", DEFAULT_HOST)
     port = int(os.environ.get("ACTION_SERVER_PORT", DEFAULT_PORT))
     app = build_app(token)

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
-
-from actions.api.commerce import CommerceClient, get_commerce_client
-from actions.api.errors import CommerceError
-from actions.common import blocking, friendly_date, money, payment_label, verified_customer
-from actions.gate_actions import reset_events
+from actions.api.commerce import CommerceClient
+from actions.common import friendly_date, money, payment_label
+from actions.gate_actions import ActionReportVerifiedOrder
 from actions.identity import OrderFormValidation
 
 
@@ -61,23 +56,9 @@ def describe_order_status(client: CommerceClient, order: Dict[str, Any]) -> List
     return [f"Order #{order_id} was cancelled. {refund_text}"]
 
 
-class ActionReportOrderStatus(Action):
+class ActionReportOrderStatus(ActionReportVerifiedOrder):
     def name(self) -> Text:
         return "action_report_order_status"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Dict[Text, Any]]:
-        order_id = tracker.get_slot("order_id")
-        if tracker.get_slot("form_halted") or not verified_customer(tracker, order_id):
-            return reset_events(tracker)
-        client = get_commerce_client()
-        try:
-            order = await blocking(client.get_order, order_id)
-            lines = await blocking(describe_order_status, client, order)
-        except CommerceError:
-            dispatcher.utter_message(response="utter_commerce_unavailable")
-            return reset_events(tracker)
-        for line in lines:
-            dispatcher.utter_message(text=line)
-        return reset_events(tracker)
+    def describe(self, client: CommerceClient, order: Dict[str, Any]) -> List[str]:
+        return describe_order_status(client, order)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 
 from commerce_api.app import create_app
+from commerce_api.logs import configure_logging
 from commerce_api.settings import Settings
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     settings = Settings.from_env()
     uvicorn.run(
         create_app(settings),
@@ -20,6 +19,8 @@ def main() -> None:
         timeout_keep_alive=5,
         timeout_graceful_shutdown=10,
         log_level="info",
+        log_config=None,  # uvicorn's lines go through configure_logging's handler
+        access_log=False,  # commerce_api.telemetry logs each request with its route template
     )
 
 

@@ -14,6 +14,7 @@ from commerce_api.errors import install_error_handlers
 from commerce_api.routers import health, orders, returns, tracking
 from commerce_api.seed import seed_on_start
 from commerce_api.settings import Settings
+from commerce_api.telemetry import instrument
 
 DESCRIPTION = (
     "Reference commerce backend (orders, returns, shipping) for the support assistant. "
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = db
     install_error_handlers(app)
+    instrument(app)  # request spans (continuing the caller's trace), /metrics, request log
     app.include_router(health.router)
     protected = [Depends(require_token)]
     app.include_router(orders.router, dependencies=protected)

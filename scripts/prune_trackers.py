@@ -1,10 +1,11 @@
-"""Deletes conversation events older than the retention period from the SQL tracker store.
+"""Deletes conversation events older than the retention period from the SQL stores.
 
-    .venv/rasa/bin/python scripts/prune_trackers.py [--days 30] [--db-url URL]
+    .venv/rasa/bin/python scripts/prune_trackers.py [--days 30] [--db-url URL ...]
 
 Conversations hold what customers typed (order numbers, emails), so they are not
-kept forever: run this daily (cron, a Kubernetes CronJob). Default store: the
-embedded SQLite file at TRACKER_DB_PATH; --db-url (or TRACKER_DB_URL) for PostgreSQL.
+kept forever: run this daily (cron, a Kubernetes CronJob). By default it prunes the
+embedded SQLite tracker store (TRACKER_DB_PATH) and the SQL event broker used for
+analytics (EVENT_BROKER_DB_PATH); pass --db-url (repeatable) for PostgreSQL stores.
 Redis tracker stores expire conversations by TTL instead.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import List
 
 from sqlalchemy import create_engine, inspect, text
 
@@ -20,23 +22,37 @@ DEFAULT_RETENTION_DAYS = 30
 
 
 def prune(db_url: str, days: float) -> int:
-    """Deletes events older than `days`; returns how many were deleted."""
+    """Deletes events older than `days` from the store at `db_url`; returns how many."""
     engine = create_engine(db_url, future=True)
-    if not inspect(engine).has_table("events"):
+    inspector = inspect(engine)
+    if not inspector.has_table("events"):
         return 0
+    columns = {column["name"] for column in inspector.get_columns("events")}
+    if "timestamp" in columns:  # Rasa's SQL tracker store
+        age = "timestamp"
+    elif engine.dialect.name == "postgresql":  # Rasa's SQL event broker keeps it in the JSON
+        age = "CAST(CAST(data AS json)->>'timestamp' AS double precision)"
+    else:
+        age = "CAST(json_extract(data, '$.timestamp') AS REAL)"
     cutoff = time.time() - days * 86400
     with engine.begin() as connection:
-        return connection.execute(text("DELETE FROM events WHERE timestamp < :cutoff"), {"cutoff": cutoff}).rowcount
+        return connection.execute(text(f"DELETE FROM events WHERE {age} < :cutoff"), {"cutoff": cutoff}).rowcount
+
+
+def default_urls() -> List[str]:
+    paths = (os.environ.get("TRACKER_DB_PATH", ".data/tracker.db"),
+             os.environ.get("EVENT_BROKER_DB_PATH", ".data/events.db"))
+    return [f"sqlite:///{path}" for path in paths if os.path.exists(path)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--days", type=float, default=float(os.environ.get("TRACKER_RETENTION_DAYS",
-                                                                           DEFAULT_RETENTION_DAYS)))
-    parser.add_argument("--db-url", default=os.environ.get(
-        "TRACKER_DB_URL", f"sqlite:///{os.environ.get('TRACKER_DB_PATH', '.data/tracker.db')}"))
+    parser.add_argument("--days", type=float,
+                        default=float(os.environ.get("TRACKER_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)))
+    parser.add_argument("--db-url", action="append", help="a SQL tracker store or event broker (repeatable)")
     args = parser.parse_args()
-    print(f"deleted {prune(args.db_url, args.days)} events older than {args.days:g} days")
+    for url in args.db_url or default_urls():
+        print(f"{url}: deleted {prune(url, args.days)} events older than {args.days:g} days")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ DEFAULTS: Dict[str, str] = {
     "COMMERCE_DATABASE_URL": "sqlite:///.data/commerce.db",
     "ACTION_LEDGER_URL": "sqlite:///.data/ledger.db",
     "TRACKER_DB_PATH": ".data/tracker.db",
+    "EVENT_BROKER_DB_PATH": ".data/events.db",
     "RASA_MODEL": "models",
     "WEBCHAT_PORT": "8080",
     # Slack and Messenger stay switched off (every request refused) until real values are set.

@@ -73,6 +73,7 @@ def stack(commerce_api_url: str, tmp_path_factory: pytest.TempPathFactory, logs_
         ACTION_SERVER_TOKEN=processes.ACTION_SERVER_TOKEN,
         CUSTOMER_TOKEN_SECRET=processes.CUSTOMER_TOKEN_SECRET,
         TRACKER_DB_PATH=str(state / "tracker.db"),
+        EVENT_BROKER_DB_PATH=str(state / "events.db"),
     )
     with processes.action_server(env, logs_dir) as action_url:
         env["ACTION_SERVER_URL"] = action_url

@@ -9,14 +9,17 @@ id), so the API answers a retry with the first response instead of acting twice.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 import requests
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from actions import telemetry
 from actions.api.errors import (
     CommerceError,
     CommerceUnavailable,
@@ -71,24 +74,26 @@ class CommerceClient:
     # -- reads -------------------------------------------------------------------------
 
     def get_order(self, order_id: str) -> Dict[str, Any]:
-        return self._request("GET", f"/orders/{_segment(order_id)}")
+        return self._request("GET", f"/orders/{_segment(order_id)}", route="/orders/{order_id}")
 
     def verify_customer(self, order_id: str, email: str) -> Optional[str]:
         """Returns the customer id when `email` is the order's email, else None."""
-        body = self._request("POST", f"/orders/{_segment(order_id)}/verify", json={"email": email})
+        body = self._request("POST", f"/orders/{_segment(order_id)}/verify", json={"email": email},
+                             route="/orders/{order_id}/verify")
         return body.get("customer_id") if body.get("verified") else None
 
     def return_eligibility(self, order_id: str, item_id: str) -> Dict[str, Any]:
         return self._request(
             "GET",
             f"/orders/{_segment(order_id)}/items/{_segment(item_id)}/return-eligibility",
+            route="/orders/{order_id}/items/{item_id}/return-eligibility",
         )
 
     def list_returns(self, order_id: str) -> List[Dict[str, Any]]:
         return self._request("GET", "/returns", params={"order_id": order_id}).get("returns", [])
 
     def track(self, tracking_number: str) -> Dict[str, Any]:
-        return self._request("GET", f"/track/{_segment(tracking_number)}")
+        return self._request("GET", f"/track/{_segment(tracking_number)}", route="/track/{tracking_number}")
 
     # -- writes (always idempotent) ----------------------------------------------------
 
@@ -109,6 +114,7 @@ class CommerceClient:
             f"/orders/{_segment(order_id)}/cancel",
             json={"reason": "customer_request"},
             idempotency_key=idempotency_key,
+            route="/orders/{order_id}/cancel",
         )
 
     def change_shipping_address(
@@ -119,6 +125,7 @@ class CommerceClient:
             f"/orders/{_segment(order_id)}/shipping-address",
             json=address,
             idempotency_key=idempotency_key,
+            route="/orders/{order_id}/shipping-address",
         )
 
     # -- plumbing ------------------------------------------------------------------------
@@ -131,19 +138,39 @@ class CommerceClient:
         json: Optional[Dict[str, Any]] = None,
         params: Optional[Dict[str, Any]] = None,
         idempotency_key: Optional[str] = None,
+        route: Optional[str] = None,
     ) -> Dict[str, Any]:
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        try:
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                json=json,
-                params=params,
-                headers=headers,
-                timeout=self.timeout,
-            )
-        except requests.RequestException as error:
-            raise CommerceUnavailable(f"{method} {path} failed: {error.__class__.__name__}") from error
+        """One call; `route` is the path's template (no ids) used for its span and metrics."""
+        route = route or path
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        started = time.perf_counter()
+        with telemetry.tracer().start_as_current_span(
+            f"commerce_api {method} {route}", kind=SpanKind.CLIENT,
+            attributes={"http.request.method": method, "http.route": route},
+        ) as span:
+            status = "error"
+            try:
+                telemetry.inject_trace_context(headers)
+                response = self.session.request(
+                    method,
+                    self.base_url + path,
+                    json=json,
+                    params=params,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+                status = str(response.status_code)
+                retries = getattr(getattr(response.raw, "retries", None), "history", ())
+                span.set_attribute("http.response.status_code", response.status_code)
+                span.set_attribute("http.request.resend_count", len(retries))
+                if response.status_code >= 500:
+                    span.set_status(Status(StatusCode.ERROR))
+            except requests.RequestException as error:
+                span.set_status(Status(StatusCode.ERROR, error.__class__.__name__))
+                raise CommerceUnavailable(f"{method} {path} failed: {error.__class__.__name__}") from error
+            finally:
+                telemetry.COMMERCE_API_SECONDS.labels(method, route, status).observe(
+                    time.perf_counter() - started)
         return _decode(method, path, response)
 
 

@@ -142,6 +142,7 @@ def channel_stack(commerce_api_url: str, platform: PlatformStandIn, tmp_path_fac
         ACTION_LEDGER_URL=ledger_url,
         ACTION_SERVER_TOKEN=getattr(processes, "ACTION_SERVER_TOKEN", ""),
         TRACKER_DB_PATH=str(state / "tracker.db"),
+        EVENT_BROKER_DB_PATH=str(state / "events.db"),
         SLACK_BOT_TOKEN=SLACK_BOT_TOKEN,
         SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET,
         SLACK_API_URL=f"{platform.url}/slack/api/",

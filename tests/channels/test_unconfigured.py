@@ -19,6 +19,7 @@ def bare_rasa(tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Itera
     """Rasa with the repository's defaults: every channel secret is `not-configured`."""
     state = tmp_path_factory.mktemp("bare-rasa")
     env = processes.base_env(TRACKER_DB_PATH=str(state / "tracker.db"),
+                             EVENT_BROKER_DB_PATH=str(state / "events.db"),
                              ACTION_SERVER_URL=f"http://127.0.0.1:{processes.free_port()}/webhook",
                              ACTION_SERVER_TOKEN="unused")
     for name in processes.CHANNEL_SECRETS:
