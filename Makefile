@@ -64,10 +64,7 @@ seed: $(API_VENV)/.installed
 	$(API_VENV)/bin/python -m commerce_api.seed
 
 shell: $(RASA_VENV)/.installed train
-	ACTION_SERVER_URL=$${ACTION_SERVER_URL:-http://127.0.0.1:5055/webhook} TRACKER_DB_PATH=$${TRACKER_DB_PATH:-.data/tracker.db} \
-		EVENT_BROKER_DB_PATH=$${EVENT_BROKER_DB_PATH:-.data/events.db} \
-		ACTION_SERVER_TOKEN=$${ACTION_SERVER_TOKEN:-$$(cat .data/action-server.token)} \
-		$(RASA) shell --model models --endpoints endpoints.yml
+	$(RASA_VENV)/bin/python scripts/stack.py shell
 
 inspect: $(RASA_VENV)/.installed
 	@test -n "$(CONVERSATION)" || { echo "usage: make inspect CONVERSATION=<conversation id>"; exit 1; }

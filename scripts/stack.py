@@ -3,6 +3,7 @@
     python scripts/stack.py run     foreground; Ctrl-C stops everything
     python scripts/stack.py up      background; returns once every health check answers
     python scripts/stack.py down    stops what `up` started
+    python scripts/stack.py shell   `rasa shell` against the running action server
 
 Processes: the reference commerce API, the action server and the Rasa server.
 Ports and secrets come from the environment (see .env.example), then from a
@@ -40,6 +41,7 @@ DEFAULTS: Dict[str, str] = {
     "EVENT_BROKER_DB_PATH": ".data/events.db",
     "RASA_MODEL": "models",
     "WEBCHAT_PORT": "8080",
+    "RASA_SHELL_PORT": "5006",
     # Slack and Messenger stay switched off (every request refused) until real values are set.
     "SLACK_BOT_TOKEN": "not-configured",
     "SLACK_SIGNING_SECRET": "not-configured",
@@ -223,6 +225,17 @@ def command_up() -> int:
     return 0
 
 
+def command_shell() -> int:
+    """`rasa shell` with the same environment as the running stack (secrets, stores, token)."""
+    env = load_env()
+    rasa = str(ROOT / ".venv/rasa/bin/rasa")
+    os.chdir(ROOT)
+    # rasa shell runs a server of its own: on loopback, beside the stack's Rasa on RASA_PORT.
+    os.execve(rasa, [rasa, "shell", "--model", env["RASA_MODEL"], "--endpoints", "endpoints.yml",
+                     "--credentials", "credentials.yml", "--interface", "127.0.0.1",
+                     "--port", env["RASA_SHELL_PORT"]], env)
+
+
 def command_down(quiet: bool = False) -> int:
     for pid_file in sorted(PIDS.glob("*.pid")) if PIDS.exists() else []:
         try:
@@ -236,7 +249,7 @@ def command_down(quiet: bool = False) -> int:
 
 
 if __name__ == "__main__":
-    commands = {"run": command_run, "up": command_up, "down": command_down}
+    commands = {"run": command_run, "up": command_up, "down": command_down, "shell": command_shell}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     sys.exit(commands[sys.argv[1]]())
