@@ -4,6 +4,7 @@
     python scripts/stack.py up      background; returns once every health check answers
     python scripts/stack.py down    stops what `up` started
     python scripts/stack.py shell   `rasa shell` against the running action server
+    python scripts/stack.py env     the stack's settings as `export` lines
 
 Processes: the reference commerce API, the action server and the Rasa server.
 Ports and secrets come from the environment (see .env.example), then from a
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -236,6 +238,14 @@ def command_shell() -> int:
                      "--port", env["RASA_SHELL_PORT"]], env)
 
 
+def command_env() -> int:
+    """Prints the stack's settings as `export` lines, for other rasa commands (see README)."""
+    env = load_env()
+    for key in sorted(set(env) - set(os.environ)):
+        print(f"export {key}={shlex.quote(env[key])}")
+    return 0
+
+
 def command_down(quiet: bool = False) -> int:
     for pid_file in sorted(PIDS.glob("*.pid")) if PIDS.exists() else []:
         try:
@@ -249,7 +259,8 @@ def command_down(quiet: bool = False) -> int:
 
 
 if __name__ == "__main__":
-    commands = {"run": command_run, "up": command_up, "down": command_down, "shell": command_shell}
+    commands = {"run": command_run, "up": command_up, "down": command_down, "shell": command_shell,
+                "env": command_env}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     sys.exit(commands[sys.argv[1]]())
