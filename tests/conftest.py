@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 
 from tests import processes
-from tests.stack import MODEL, Conversation, Stack
+from tests.stack import Conversation, Stack, started
 
 POSTGRES_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
@@ -62,23 +62,8 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def stack(commerce_api_url: str, tmp_path_factory: pytest.TempPathFactory, logs_dir: Path) -> Iterator[Stack]:
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` first (make test does)")
-    state = tmp_path_factory.mktemp("stack")
-    ledger_url = f"sqlite:///{state / 'ledger.db'}"
-    env = processes.base_env(
-        COMMERCE_API_URL=commerce_api_url,
-        COMMERCE_API_TOKEN=processes.DEMO_TOKEN,
-        ACTION_LEDGER_URL=ledger_url,
-        ACTION_SERVER_TOKEN=processes.ACTION_SERVER_TOKEN,
-        CUSTOMER_TOKEN_SECRET=processes.CUSTOMER_TOKEN_SECRET,
-        TRACKER_DB_PATH=str(state / "tracker.db"),
-        EVENT_BROKER_DB_PATH=str(state / "events.db"),
-    )
-    with processes.action_server(env, logs_dir) as action_url:
-        env["ACTION_SERVER_URL"] = action_url
-        with processes.rasa_server(env, logs_dir) as rasa_url:
-            yield Stack(rasa_url, commerce_api_url, ledger_url, env)
+    with started(Stack, commerce_api_url, tmp_path_factory.mktemp("stack"), logs_dir) as running_stack:
+        yield running_stack
 
 
 @pytest.fixture

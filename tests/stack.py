@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, List
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Type, TypeVar
 
+import pytest
 import requests
 
 from actions.gate import Gate
@@ -61,3 +64,28 @@ class Conversation:
         return self.stack.gate.history(self.sender)
 
 
+
+
+S = TypeVar("S", bound=Stack)
+
+
+@contextmanager
+def started(stack_class: Type[S], commerce_api_url: str, state: Path, logs: Path, **extra_env: str) -> Iterator[S]:
+    """An action server and a Rasa server with throwaway stores in `state`, on free loopback ports."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` first (make test does)")
+    ledger_url = f"sqlite:///{state / 'ledger.db'}"
+    env = processes.base_env(
+        COMMERCE_API_URL=commerce_api_url,
+        COMMERCE_API_TOKEN=processes.DEMO_TOKEN,
+        ACTION_LEDGER_URL=ledger_url,
+        ACTION_SERVER_TOKEN=processes.ACTION_SERVER_TOKEN,
+        CUSTOMER_TOKEN_SECRET=processes.CUSTOMER_TOKEN_SECRET,
+        TRACKER_DB_PATH=str(state / "tracker.db"),
+        EVENT_BROKER_DB_PATH=str(state / "events.db"),
+        **extra_env,
+    )
+    with processes.action_server(env, logs) as action_url:
+        env["ACTION_SERVER_URL"] = action_url
+        with processes.rasa_server(env, logs) as rasa_url:
+            yield stack_class(rasa_url, commerce_api_url, ledger_url, env)

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests import processes
-from tests.e2e.conftest import MODEL, Stack
+from tests.stack import Stack, started
 
 ROOT = processes.ROOT
 ARTIFACTS = ROOT / "test-artifacts"
@@ -93,8 +93,11 @@ class PlatformStandIn:
 class ChannelStack(Stack):
     """The e2e Stack plus what channel tests look at: the tracker (what reached NLU) and the stand-in."""
 
-    tracker_db: Path
     platform: PlatformStandIn
+
+    @property
+    def tracker_db(self) -> Path:
+        return Path(self.env["TRACKER_DB_PATH"])
 
     def user_messages(self, sender_id: str) -> List[Dict[str, Any]]:
         """The user events Rasa recorded for a conversation (text and metadata)."""
@@ -132,17 +135,10 @@ def platform() -> Iterator[PlatformStandIn]:
 @pytest.fixture(scope="session")
 def channel_stack(commerce_api_url: str, platform: PlatformStandIn, tmp_path_factory: pytest.TempPathFactory,
                   logs_dir: Path) -> Iterator[ChannelStack]:
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` first (make test does)")
-    state = tmp_path_factory.mktemp("channel-stack")
-    ledger_url = f"sqlite:///{state / 'ledger.db'}"
-    env = processes.base_env(
-        COMMERCE_API_URL=commerce_api_url,
-        COMMERCE_API_TOKEN=processes.DEMO_TOKEN,
-        ACTION_LEDGER_URL=ledger_url,
-        ACTION_SERVER_TOKEN=getattr(processes, "ACTION_SERVER_TOKEN", ""),
-        TRACKER_DB_PATH=str(state / "tracker.db"),
-        EVENT_BROKER_DB_PATH=str(state / "events.db"),
+    channel_logs = logs_dir / "channels"
+    channel_logs.mkdir(exist_ok=True)
+    with started(
+        ChannelStack, commerce_api_url, tmp_path_factory.mktemp("channel-stack"), channel_logs,
         SLACK_BOT_TOKEN=SLACK_BOT_TOKEN,
         SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET,
         SLACK_API_URL=f"{platform.url}/slack/api/",
@@ -150,16 +146,9 @@ def channel_stack(commerce_api_url: str, platform: PlatformStandIn, tmp_path_fac
         MESSENGER_APP_SECRET=MESSENGER_APP_SECRET,
         MESSENGER_PAGE_ACCESS_TOKEN=MESSENGER_PAGE_ACCESS_TOKEN,
         MESSENGER_GRAPH_URL=f"{platform.url}/graph/v2.12",
-    )
-    channel_logs = logs_dir / "channels"
-    channel_logs.mkdir(exist_ok=True)
-    with processes.action_server(env, channel_logs) as action_url:
-        env["ACTION_SERVER_URL"] = action_url
-        with processes.rasa_server(env, channel_logs) as rasa_url:
-            stack = ChannelStack(rasa_url, commerce_api_url, ledger_url, env)
-            stack.tracker_db = state / "tracker.db"
-            stack.platform = platform
-            yield stack
+    ) as stack:
+        stack.platform = platform
+        yield stack
 
 
 @pytest.fixture(scope="session")

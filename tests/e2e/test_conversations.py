@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from actions import ledger
 from actions.ledger import StagedAction
-from tests.e2e.conftest import Conversation
+from tests.stack import Conversation
 
 JANE = "jane.doe@example.com"
 
