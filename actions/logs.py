@@ -36,10 +36,8 @@ def scrub(text: str) -> str:
 
 def context_fields() -> Dict[str, Optional[str]]:
     span = trace.get_current_span().get_span_context()
-    conversation = conversation_id.get()
     return {
-        # A channel's sender id can itself be personal data (some use the email).
-        "conversation_id": scrub(conversation) if isinstance(conversation, str) else conversation,
+        "conversation_id": conversation_id.get(),  # already masked where it is set (action_span)
         "trace_id": format(span.trace_id, "032x") if span.is_valid else None,
         "span_id": format(span.span_id, "016x") if span.is_valid else None,
     }
