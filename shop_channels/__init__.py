@@ -155,10 +155,13 @@ class SocketIOInput(_SocketIOInput):
             else:
                 session_id = sid
             metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):
-                metadata = json.loads(metadata)
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            if isinstance(metadata, str):  # some widgets send it JSON-encoded
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
             metadata = metadata if isinstance(metadata, dict) else {}
+            output = SocketIOOutput(sio, self.bot_message_evt)
             await handle(UserMessage(str(data.get("message") or ""), output, session_id,
                                      input_channel=self.name(), metadata=metadata))
 
