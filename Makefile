@@ -21,7 +21,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Rasa's telemetry and its crash reports to Sentry leave the machine: always off.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run up down test test-api test-assistant lint validate train seed shell bench install clean lock inspect report
+.PHONY: prune run up down test test-api test-assistant lint validate train seed shell bench install clean lock inspect report
 
 install: $(RASA_VENV)/.installed $(API_VENV)/.installed webchat/node_modules/.installed
 
@@ -87,6 +87,9 @@ test-assistant: install train
 	$(RASA_VENV)/bin/pytest tests -q
 
 test: lint validate test-api test-assistant
+
+prune: $(RASA_VENV)/.installed
+	$(RASA_VENV)/bin/python -m scripts.prune_trackers
 
 lock:
 	rm -rf /tmp/assistant-lock-venv && $(PY310) -m venv /tmp/assistant-lock-venv

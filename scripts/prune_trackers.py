@@ -1,12 +1,16 @@
 """Deletes conversation events older than the retention period from the SQL stores.
 
-    .venv/rasa/bin/python scripts/prune_trackers.py [--days 30] [--db-url URL ...]
+    make prune    (= .venv/rasa/bin/python -m scripts.prune_trackers [--days 30] [--db-url URL ...])
 
 Conversations hold what customers typed (order numbers, emails), so they are not
 kept forever: run this daily (cron, a Kubernetes CronJob). By default it prunes the
 embedded SQLite tracker store (TRACKER_DB_PATH) and the SQL event broker used for
 analytics (EVENT_BROKER_DB_PATH); pass --db-url (repeatable) for PostgreSQL stores.
 Redis tracker stores expire conversations by TTL instead.
+
+It also marks staged actions nobody confirmed before their expiry as expired in the
+action ledger (ACTION_LEDGER_URL), which redacts them: an unanswered address change
+does not keep the full address in the ledger.
 """
 
 from __future__ import annotations
@@ -45,14 +49,22 @@ def default_urls() -> List[str]:
     return [f"sqlite:///{path}" for path in paths if os.path.exists(path)]
 
 
+def expire_staged_actions(ledger_url: str) -> int:
+    from actions.gate import Gate
+
+    return Gate(ttl_minutes=0, ledger_url=ledger_url).expire_stale()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=float,
                         default=float(os.environ.get("TRACKER_RETENTION_DAYS", DEFAULT_RETENTION_DAYS)))
     parser.add_argument("--db-url", action="append", help="a SQL tracker store or event broker (repeatable)")
+    parser.add_argument("--ledger-url", default=os.environ.get("ACTION_LEDGER_URL", "sqlite:///.data/ledger.db"))
     args = parser.parse_args()
     for url in args.db_url or default_urls():
         print(f"{url}: deleted {prune(url, args.days)} events older than {args.days:g} days")
+    print(f"{args.ledger_url}: {expire_staged_actions(args.ledger_url)} unconfirmed staged actions expired")
 
 
 if __name__ == "__main__":
