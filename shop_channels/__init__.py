@@ -24,7 +24,7 @@ from rasa.core.channels.socketio import SocketIOOutput
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from actions.common import NEUTRALIZED_COMMAND_MARK
+from actions.common import NEUTRALIZED_COMMAND_MARK, mask_conversation_id
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 logger = logging.getLogger(__name__)
@@ -53,6 +53,11 @@ MAX_MESSAGE_CHARS = 2000
 # Control characters and bidirectional overrides (which can make text display
 # differently from what it says); newlines and tabs are kept.
 UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# Sent when a turn could not run at all (e.g. the conversation store is unreachable).
+PROCESSING_FAILED_REPLY = (
+    "Sorry, I couldn't handle that message just now because of a problem on our side. "
+    "Please send it again in a moment."
+)
 EMPTY_MESSAGE_REPLY = "I didn't get any text there — what can I help you with?"
 TOO_LONG_REPLY = (
     f"That message is too long for me (over {MAX_MESSAGE_CHARS:,} characters). "
@@ -77,7 +82,13 @@ def neutralizing(on_new_message: OnNewMessage) -> OnNewMessage:
             await message.output_channel.send_text_message(message.sender_id, reply)
             return None
         message.text = neutralize(text)
-        return await on_new_message(message)
+        try:
+            return await on_new_message(message)
+        except Exception:  # noqa: BLE001 - whatever failed, the customer hears it and can resend
+            # e.g. the lock or tracker store is unreachable: the turn stopped before any action ran
+            logger.exception("Could not process a message of conversation %s", mask_conversation_id(message.sender_id))
+            await message.output_channel.send_text_message(message.sender_id, PROCESSING_FAILED_REPLY)
+            return None
 
     return handler
 

@@ -70,3 +70,10 @@ def stack(commerce_api_url: str, tmp_path_factory: pytest.TempPathFactory, logs_
 def customer(stack: Stack, reseed) -> Conversation:
     reseed()
     return Conversation(stack)
+
+
+@pytest.fixture(scope="session")
+def production_layout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[processes.ProductionLayout]:
+    """scripts/production.py's layout: 2 Rasa replicas and 2 action servers behind nginx, own Redis."""
+    with processes.production_layout(tmp_path_factory.mktemp("production")) as layout:
+        yield layout

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import secrets
 import socket
 import subprocess
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import requests
 
@@ -113,3 +116,63 @@ def rasa_server(env: Dict[str, str], logs: Path) -> Iterator[str]:
     ]
     with running(command, env, f"http://127.0.0.1:{port}/", logs / "rasa.log"):
         yield f"http://127.0.0.1:{port}"
+
+
+def free_port_block(size: int) -> int:
+    """The first of `size` consecutive free loopback ports."""
+    for _ in range(200):
+        first = random.randint(20000, 40000)
+        try:
+            for port in range(first, first + size):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError("no block of free ports")
+
+
+@dataclass
+class ProductionLayout:
+    """What scripts/production.py started (its services.json) and how to reach it."""
+
+    state: Path
+    services: Dict[str, Any]
+
+    @property
+    def url(self) -> str:
+        return self.services["balancer_url"]
+
+    def pids(self, name: str) -> List[int]:
+        return self.services["processes"][name]
+
+    def redis_command(self, *args: str) -> str:
+        return subprocess.run(["redis-cli", "-p", str(self.services["redis_port"]), *args],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+
+@contextmanager
+def production_layout(state: Path, rasa_replicas: int = 2, action_replicas: int = 2) -> Iterator[ProductionLayout]:
+    prefix = f"prodtest_{secrets.token_hex(4)}"
+    balancer = free_port_block(2)
+    first = free_port_block(rasa_replicas + action_replicas + 1)
+    script = [str(RASA_BIN / "python"), "scripts/production.py"]
+    flags = ["--state", str(state)]
+    env = base_env(ACTION_SERVER_TOKEN=ACTION_SERVER_TOKEN, COMMERCE_SEED_ON_START="always",
+                   CUSTOMER_TOKEN_SECRET=CUSTOMER_TOKEN_SECRET)
+    up = subprocess.run(
+        [*script, "up", *flags, "--port", str(balancer), "--first-service-port", str(first),
+         "--redis-port", str(free_port()), "--db-prefix", prefix,
+         "--rasa-replicas", str(rasa_replicas), "--action-replicas", str(action_replicas)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    try:
+        if up.returncode != 0:
+            logs = "\n".join(f"--- {log.name}\n{log.read_text()[-2000:]}" for log in (state / "logs").glob("*.log"))
+            raise RuntimeError(f"production layout did not start: {up.stdout}{up.stderr}\n{logs}")
+        yield ProductionLayout(state, json.loads((state / "services.json").read_text()))
+    finally:
+        subprocess.run([*script, "down", *flags], cwd=ROOT, env=env, capture_output=True)
+        for suffix in ("commerce", "ledger", "events"):
+            subprocess.run(["dropdb", "--if-exists", "--force", "-h", "127.0.0.1", "-U", "postgres",
+                            f"{prefix}_{suffix}"], capture_output=True)
