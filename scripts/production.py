@@ -2,6 +2,7 @@
 
     python scripts/production.py up   [--rasa-replicas 2] [--action-replicas 2] [--port 5100] ...
     python scripts/production.py down [--state .data/production]
+    python scripts/production.py stop|kill|start SERVICE INDEX   (fault drills, e.g. `kill rasa 0`)
 
 `up` starts, on 127.0.0.1: a Redis server of the layout's own (append-only file in
 the state folder, so a restart keeps every conversation), the commerce API on
@@ -96,7 +97,10 @@ http {{
 
 def parse_args(argv: List[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down"])
+    parser.add_argument("command", choices=["up", "down", "stop", "kill", "start"])
+    parser.add_argument("service", nargs="?", choices=["redis", "commerce-api", "action-server", "rasa", "nginx"],
+                        help="stop (SIGTERM), kill (SIGKILL) or start again one process of the running layout")
+    parser.add_argument("index", nargs="?", type=int, default=0)
     parser.add_argument("--state", default=str(ROOT / ".data/production"), help="folder for logs, pids, Redis data")
     parser.add_argument("--rasa-replicas", type=int, default=2)
     parser.add_argument("--action-replicas", type=int, default=2)
@@ -254,24 +258,25 @@ def command_up(args: argparse.Namespace) -> int:
         # collide in PostgreSQL's catalog); the others start once it answers.
         first, *others = all_commands[name]
         started[name] = [start_one(name, 0, first, env, state, plan)]
-        save_services(state, plan, started, env)
+        save_services(state, plan, started, env, args)
         if name == "redis":
             wait_for_redis(int(plan["redis_port"]), started[name][0])
         else:
             wait_for(urls[name][:1] if others else urls[name], started[name], name)
         started[name] += [start_one(name, i, cmd, env, state, plan) for i, cmd in enumerate(others, start=1)]
-        save_services(state, plan, started, env)
+        save_services(state, plan, started, env, args)
     wait_for(urls["action-server"] + urls["rasa"], started["action-server"] + started["rasa"], "a replica")
     print(f"production layout up: {plan['balancer_url']} (state: {state})")
     return 0
 
 
 def save_services(state: Path, plan: Dict[str, object], started: Dict[str, List[subprocess.Popen]],
-                  env: Dict[str, str]) -> None:
+                  env: Dict[str, str], args: argparse.Namespace) -> None:
     services = dict(plan)
     services["commerce_api_token"] = env["COMMERCE_API_TOKEN"]
     services["action_server_token_file"] = str(ROOT / ".data/action-server.token")
     services["processes"] = {name: [p.pid for p in procs] for name, procs in started.items()}
+    services["args"] = {k: v for k, v in vars(args).items() if k not in ("command", "service", "index")}
     services["postgresql"] = postgres_pids()
     (state / "services.json").write_text(json.dumps(services, indent=2))
 
@@ -311,8 +316,54 @@ def command_down(args: argparse.Namespace, quiet: bool = False) -> int:
     return 0
 
 
+def signal_one(args: argparse.Namespace, sig: int) -> int:
+    """Stops one process of the running layout (its log says what it did on the way out)."""
+    state = Path(args.state).resolve()
+    services = json.loads((state / "services.json").read_text())
+    pid = services["processes"][args.service][args.index]
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return 0
+    for _ in range(300):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    print(f"{args.service} {args.index} (pid {pid}) stopped")
+    return 0
+
+
+def command_start(args: argparse.Namespace) -> int:
+    """Starts one process of the running layout again, with the settings `up` used."""
+    state = Path(args.state).resolve()
+    path = state / "services.json"
+    services = json.loads(path.read_text())
+    saved = argparse.Namespace(**services["args"])
+    plan = layout(saved)
+    env = service_env(saved, plan)
+    proc = start_one(args.service, args.index, commands(saved, plan, state)[args.service][args.index], env, state, plan)
+    if args.service == "redis":
+        wait_for_redis(int(plan["redis_port"]), proc)
+    else:
+        wait_for(health_urls(plan)[args.service][args.index:args.index + 1], [proc], args.service)
+    services["processes"][args.service][args.index] = proc.pid
+    path.write_text(json.dumps(services, indent=2))
+    print(f"{args.service} {args.index} started (pid {proc.pid})")
+    return 0
+
+
 def main(argv: List[str]) -> int:
     args = parse_args(argv)
+    if args.command in ("stop", "kill", "start") and not args.service:
+        raise SystemExit(f"usage: production.py {args.command} SERVICE INDEX")
+    if args.command == "stop":
+        return signal_one(args, signal.SIGTERM)
+    if args.command == "kill":
+        return signal_one(args, signal.SIGKILL)
+    if args.command == "start":
+        return command_start(args)
     return command_up(args) if args.command == "up" else command_down(args)
 
 

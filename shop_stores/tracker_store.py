@@ -16,22 +16,32 @@ only the events the caller added since (one round trip, in a MULTI block), and
 both keys expire `ttl_seconds` after the last save (default one hour). Events
 go to the event broker exactly when they are appended.
 
-Errors are not swallowed: with `shop_stores.fail_closed` loaded, a turn whose history
-cannot be read or written fails instead of continuing on an empty conversation.
+Redis outages: a read is retried for `read_retry_seconds` (default 2 s), then the
+error reaches Rasa; with `shop_stores.fail_closed` loaded, the turn stops before any
+action runs instead of continuing on an empty conversation. A write comes at the
+end of a turn whose actions already ran, so it is retried for `save_retry_seconds`
+(default 90 s, longer than a Redis restart): the customer's reply waits instead of
+the turn's events being lost. Each attempt re-reads the stored length, so a write
+whose reply was lost is never appended twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
-from typing import Any, Dict, Iterable, List, Optional, Text
+import time
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text, TypeVar
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
+from redis.backoff import EqualJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shop_stores import fail_closed
 from shop_stores.redis_settings import RedisSettings
@@ -40,7 +50,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_KEY_PREFIX = "shoptracker"
 DEFAULT_TTL_SECONDS = 3600
+DEFAULT_READ_RETRY_SECONDS = 2.0
+DEFAULT_SAVE_RETRY_SECONDS = 90.0
 SESSION_START = "session_start"
+T = TypeVar("T")
 
 
 def _is_session_start(event: Dict[str, Any]) -> bool:
@@ -60,9 +73,13 @@ class AsyncRedisTrackerStore(TrackerStore):
         event_broker: Optional[EventBroker] = None,
         ttl_seconds: Optional[Any] = None,
         key_prefix: Optional[Text] = None,
+        read_retry_seconds: Optional[Any] = None,
+        save_retry_seconds: Optional[Any] = None,
         **kwargs: Any,
     ) -> None:
         self.settings = RedisSettings.from_endpoint(host, kwargs, default_db=0)
+        self.read_retry_seconds = float(read_retry_seconds or DEFAULT_READ_RETRY_SECONDS)
+        self.save_retry_seconds = float(save_retry_seconds or DEFAULT_SAVE_RETRY_SECONDS)
         configured_ttl = ttl_seconds if ttl_seconds not in (None, "") else os.environ.get("TRACKER_TTL_SECONDS")
         self.ttl_seconds = int(configured_ttl or DEFAULT_TTL_SECONDS)
         self.key_prefix = str(key_prefix or DEFAULT_KEY_PREFIX)
@@ -70,6 +87,24 @@ class AsyncRedisTrackerStore(TrackerStore):
         # Rasa's base class reads only the options it knows (max event history)
         known = {k: v for k, v in kwargs.items() if k == "max_event_history"}
         super().__init__(domain, event_broker, **known)
+
+    async def _retrying(self, operation: Callable[[], Awaitable[T]], budget: float, what: str) -> T:
+        """Runs `operation`, retrying connection failures with jittered backoff for `budget` seconds."""
+        deadline = time.monotonic() + budget
+        backoff = EqualJitterBackoff(cap=2.0, base=0.05)
+        failures = 0
+        while True:
+            try:
+                return await operation()
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                failures += 1
+                pause = backoff.compute(failures)
+                if time.monotonic() + pause > deadline:
+                    raise
+                if failures == 1:
+                    logger.warning("Redis unreachable while trying to %s; retrying for up to %.0fs: %s",
+                                   what, budget, error)
+                await asyncio.sleep(pause)
 
     def _events_key(self, sender_id: Text) -> str:
         return f"{self.key_prefix}:{sender_id}:events"
@@ -87,6 +122,11 @@ class AsyncRedisTrackerStore(TrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Appends the events added since the tracker was retrieved (last session onwards)."""
+        new_events = await self._retrying(lambda: self._append_new_events(tracker), self.save_retry_seconds,
+                                          "save a conversation")
+        self._publish(tracker.sender_id, new_events)
+
+    async def _append_new_events(self, tracker: DialogueStateTracker) -> List[Dict[str, Any]]:
         sender_id = tracker.sender_id
         stored, session_start = await self._stored_shape(sender_id)
         already_known = max(0, stored - session_start)
@@ -94,7 +134,7 @@ class AsyncRedisTrackerStore(TrackerStore):
         new_events = [events[i].as_dict() for i in range(already_known, len(events))]
         if not new_events and stored:
             await self.redis.expire(self._events_key(sender_id), self.ttl_seconds)
-            return
+            return []
         last_start = session_start
         for offset, event in enumerate(new_events):
             if _is_session_start(event):
@@ -106,7 +146,7 @@ class AsyncRedisTrackerStore(TrackerStore):
             pipe.expire(self._events_key(sender_id), self.ttl_seconds)
             pipe.expire(self._meta_key(sender_id), self.ttl_seconds)
             await pipe.execute()
-        self._publish(sender_id, new_events)
+        return new_events
 
     def _publish(self, sender_id: Text, events: List[Dict[str, Any]]) -> None:
         if self.event_broker is None:
@@ -116,12 +156,16 @@ class AsyncRedisTrackerStore(TrackerStore):
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The conversation from its last session start, or None if it does not exist."""
-        _, session_start = await self._stored_shape(sender_id)
-        return await self._tracker_from(sender_id, session_start)
+        async def read() -> Optional[DialogueStateTracker]:
+            _, session_start = await self._stored_shape(sender_id)
+            return await self._tracker_from(sender_id, session_start)
+
+        return await self._retrying(read, self.read_retry_seconds, "read a conversation")
 
     async def retrieve_full_tracker(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """Every stored event of the conversation, all sessions."""
-        return await self._tracker_from(sender_id, 0)
+        return await self._retrying(lambda: self._tracker_from(sender_id, 0), self.read_retry_seconds,
+                                    "read a conversation")
 
     async def _tracker_from(self, sender_id: Text, start: int) -> Optional[DialogueStateTracker]:
         raw = await self.redis.lrange(self._events_key(sender_id), start, -1)

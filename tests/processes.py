@@ -146,9 +146,24 @@ class ProductionLayout:
     def pids(self, name: str) -> List[int]:
         return self.services["processes"][name]
 
+    @property
+    def ledger_url(self) -> str:
+        return self.services["ledger_database_url"]
+
+    def control(self, command: str, service: str, index: int = 0) -> None:
+        """`scripts/production.py stop|kill|start SERVICE INDEX` on this layout."""
+        subprocess.run([str(RASA_BIN / "python"), "scripts/production.py", command, service, str(index),
+                        "--state", str(self.state)], cwd=ROOT, env=production_env(), check=True, capture_output=True)
+        self.services = json.loads((self.state / "services.json").read_text())
+
     def redis_command(self, *args: str) -> str:
         return subprocess.run(["redis-cli", "-p", str(self.services["redis_port"]), *args],
                               capture_output=True, text=True, check=True).stdout.strip()
+
+
+def production_env() -> Dict[str, str]:
+    return base_env(ACTION_SERVER_TOKEN=ACTION_SERVER_TOKEN, COMMERCE_SEED_ON_START="always",
+                    CUSTOMER_TOKEN_SECRET=CUSTOMER_TOKEN_SECRET)
 
 
 @contextmanager
@@ -158,8 +173,7 @@ def production_layout(state: Path, rasa_replicas: int = 2, action_replicas: int 
     first = free_port_block(rasa_replicas + action_replicas + 1)
     script = [str(RASA_BIN / "python"), "scripts/production.py"]
     flags = ["--state", str(state)]
-    env = base_env(ACTION_SERVER_TOKEN=ACTION_SERVER_TOKEN, COMMERCE_SEED_ON_START="always",
-                   CUSTOMER_TOKEN_SECRET=CUSTOMER_TOKEN_SECRET)
+    env = production_env()
     up = subprocess.run(
         [*script, "up", *flags, "--port", str(balancer), "--first-service-port", str(first),
          "--redis-port", str(free_port()), "--db-prefix", prefix,

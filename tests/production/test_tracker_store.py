@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import time
 from typing import Any, Dict, List
 
 import pytest
@@ -15,6 +18,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
 from shop_stores.tracker_store import AsyncRedisTrackerStore
+from tests.processes import free_port
 from tests.production.conftest import REDIS_HOST, REDIS_PORT, TEST_DB
 
 DOMAIN = Domain.from_yaml("""
@@ -109,7 +113,8 @@ async def test_unknown_conversation_is_none_and_keys_lists_stored_ones(key_prefi
 
 async def test_errors_reach_the_caller_instead_of_an_empty_conversation(key_prefix):
     """With Redis unreachable a turn must fail, not continue on a blank tracker (fail closed)."""
-    store = AsyncRedisTrackerStore(domain=DOMAIN, host="127.0.0.1", port=1, key_prefix=key_prefix, socket_timeout=0.5)
+    store = AsyncRedisTrackerStore(domain=DOMAIN, host="127.0.0.1", port=1, key_prefix=key_prefix, socket_timeout=0.5,
+                                   read_retry_seconds=0.3)
     agent_store = Agent._create_tracker_store(store, DOMAIN)
     assert agent_store is store and not isinstance(agent_store, FailSafeTrackerStore)
     with pytest.raises(redis.exceptions.ConnectionError):
@@ -123,3 +128,42 @@ def test_rasa_builds_it_from_the_production_endpoints_file(production_env):
     assert store.ttl_seconds == 120 and store.settings.db == 0 and store.settings.password is None
     other = TrackerStore.create(EndpointConfig(type="redis", url=REDIS_HOST), domain=DOMAIN)
     assert Agent._create_tracker_store(other, DOMAIN).__class__ is FailSafeTrackerStore  # stock stores unchanged
+
+
+async def test_a_save_waits_out_a_redis_restart_and_appends_once(tmp_path, key_prefix):
+    port = free_port()
+    command = ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(tmp_path),
+               "--appendonly", "yes", "--save", ""]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(port=port)
+        wait_for_ping(client)
+        store = AsyncRedisTrackerStore(domain=DOMAIN, host="127.0.0.1", port=port, key_prefix=key_prefix,
+                                       socket_timeout=0.5, save_retry_seconds=20)
+        tracker = DialogueStateTracker.from_events("c6", session_start() + turn("before"), DOMAIN.slots)
+        await store.save(tracker)
+        client.shutdown()  # graceful: the append-only file is flushed
+        server.wait(timeout=10)
+        for event in turn("during the outage"):
+            tracker.update(event)
+        saving = asyncio.create_task(store.save(tracker))
+        await asyncio.sleep(2)
+        assert not saving.done()  # still retrying while Redis is away
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        await asyncio.wait_for(saving, 20)
+        stored = await store.retrieve("c6")
+        assert [e.text for e in stored.events if isinstance(e, UserUttered)] == ["before", "during the outage"]
+        assert client.llen(f"{key_prefix}:c6:events") == len(tracker.events)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def wait_for_ping(client: redis.Redis) -> None:
+    for _ in range(100):
+        try:
+            if client.ping():
+                return
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
