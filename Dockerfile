@@ -1,28 +1,45 @@
-# The assistant image: the Rasa server with this project's trained model and channels.
-# The action server and the commerce API run as their own services (issue: production
-# containers). Build: docker build -t shop-assistant .
+# The assistant image: the Rasa server with this project's trained model, channels and
+# production stores. The action server and the commerce API are images of their own
+# (deploy/actions.Dockerfile, deploy/commerce-api.Dockerfile); docker-compose.yml runs them all.
+#   docker build -t shop-assistant/rasa .
+#
+# rasa/rasa:3.6.21 (read against RasaHQ/rasa's Dockerfile + docker/Dockerfile.base): Ubuntu 22.04,
+# Python 3.10 in the venv /opt/venv (on PATH), HOME=/app, WORKDIR /app (group 0, g=u), user 1001
+# (group root), ENTRYPOINT ["rasa"]. rasa-sdk, redis, psycopg2, slack_sdk and fbmessenger, which
+# shop_channels and shop_stores import, are Rasa 3.6.21 dependencies and so already in that venv.
 FROM rasa/rasa:3.6.21
 
 WORKDIR /app
 ENV PYTHONPATH=/app \
     SQLALCHEMY_SILENCE_UBER_WARNING=1 \
-    RASA_TELEMETRY_ENABLED=false
+    RASA_TELEMETRY_ENABLED=false \
+    TF_CPP_MIN_LOG_LEVEL=2
+
+# Rasa 3.6 reports crashes to Sentry even with telemetry off: delete the write keys it ships
+# (the venv belongs to root, hence the one root step).
+COPY --chown=1001:0 scripts/remove_rasa_telemetry_keys.py ./scripts/
+USER 0
+RUN python scripts/remove_rasa_telemetry_keys.py
+USER 1001
 
 COPY --chown=1001:0 config.yml credentials.yml endpoints.yml ./
 COPY --chown=1001:0 domain ./domain
 COPY --chown=1001:0 data ./data
 COPY --chown=1001:0 shop_channels ./shop_channels
-# shop_channels shares one constant with the action package (the neutralized-command mark)
+# shop_channels shares two helpers with the action package (the neutralized-command mark, masking)
 COPY --chown=1001:0 actions/__init__.py actions/common.py ./actions/
+# Redis tracker and lock stores of the production endpoints (deploy/endpoints.production.yml)
+COPY --chown=1001:0 shop_stores ./shop_stores
+COPY --chown=1001:0 deploy/endpoints.production.yml ./deploy/
 
-COPY --chown=1001:0 scripts/remove_rasa_telemetry_keys.py ./scripts/
-USER root
-RUN python scripts/remove_rasa_telemetry_keys.py
-USER 1001
 RUN rasa train --domain domain --fixed-model-name assistant --out models
 
-USER 1001
 EXPOSE 5005
-# endpoints.yml reads ACTION_SERVER_URL, TRACKER_DB_PATH and EVENT_BROKER_DB_PATH from the environment.
+# GET / answers "Hello from Rasa" once the model is loaded (the same python check in every image)
+HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=4 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5005/', timeout=4)"]
+# Embedded defaults (endpoints.yml: ACTION_SERVER_URL, TRACKER_DB_PATH, EVENT_BROKER_DB_PATH). The
+# production layout passes `--endpoints deploy/endpoints.production.yml` (docker-compose.yml, the
+# Helm values). Rasa's HTTP API stays off: no --enable-api here (README "Security model").
 CMD ["run", "--model", "models", "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", \
      "--port", "5005", "--interface", "0.0.0.0"]

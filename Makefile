@@ -12,6 +12,7 @@ SHELL := /bin/bash
 PY310 := $(shell scripts/find-python310.sh)
 RASA_VENV := .venv/rasa
 API_VENV := .venv/api
+LINT_VENV := .venv/lint
 RASA := $(RASA_VENV)/bin/rasa
 PIP_FLAGS := --quiet --disable-pip-version-check
 MODEL := models/assistant.tar.gz
@@ -21,9 +22,9 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Rasa's telemetry and its crash reports to Sentry leave the machine: always off.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: prune run up down test test-api test-assistant lint validate train seed shell bench install clean lock inspect report
+.PHONY: prune run up down test test-api test-assistant lint lint-deploy lock-actions lock-lint validate train seed shell bench install clean lock inspect report
 
-install: $(RASA_VENV)/.installed $(API_VENV)/.installed webchat/node_modules/.installed
+install: $(RASA_VENV)/.installed $(API_VENV)/.installed $(LINT_VENV)/.installed webchat/node_modules/.installed
 
 # The web chat's socket.io-client, exactly as pinned in webchat/package-lock.json.
 webchat/node_modules/.installed: webchat/package.json webchat/package-lock.json
@@ -43,6 +44,14 @@ $(API_VENV)/.installed: commerce_api/requirements.lock
 	$(PY310) -m venv $(API_VENV)
 	$(API_VENV)/bin/pip install $(PIP_FLAGS) "pip==24.0"
 	$(API_VENV)/bin/pip install $(PIP_FLAGS) -r commerce_api/requirements.lock
+	touch $@
+
+# Linters of the deployment files: hadolint, the Compose specification's schema, Docker Compose.
+$(LINT_VENV)/.installed: requirements/lint.lock
+	@test -n "$(PY310)" || { echo "Python 3.10 is required (see README)"; exit 1; }
+	$(PY310) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install $(PIP_FLAGS) "pip==24.0"
+	$(LINT_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/lint.lock
 	touch $@
 
 # Retrains only when the config, domain or training data changed since the last model.
@@ -73,9 +82,18 @@ inspect: $(RASA_VENV)/.installed
 report: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m tools.analytics_report --out-dir .data/reports
 
-lint: install
+lint: install lint-deploy
 	$(RASA_VENV)/bin/ruff check actions shop_channels scripts tests tools webchat
 	$(API_VENV)/bin/ruff check commerce_api
+
+# Dockerfiles, docker-compose.yml (schema, then Docker Compose's own parser with stand-in secrets).
+# tests/deploy checks more: nginx -t on the balancer's configuration, env names against the code.
+lint-deploy: $(LINT_VENV)/.installed
+	$(LINT_VENV)/bin/hadolint Dockerfile deploy/*.Dockerfile
+	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	ACTION_SERVER_TOKEN=lint-only-0123456789 COMMERCE_API_TOKEN=lint-only POSTGRES_PASSWORD=lint-only \
+		REDIS_PASSWORD=lint-only $(LINT_VENV)/lib/python3.10/site-packages/compose/docker-compose \
+		--env-file /dev/null -f docker-compose.yml config --quiet
 
 validate: $(RASA_VENV)/.installed
 	$(RASA) data validate --domain domain --fail-on-warnings
@@ -96,6 +114,21 @@ lock:
 	/tmp/assistant-lock-venv/bin/pip install $(PIP_FLAGS) "pip==24.0" && /tmp/assistant-lock-venv/bin/pip install $(PIP_FLAGS) -r requirements/assistant.in
 	(echo "# Generated from requirements/assistant.in with 'pip freeze' in a fresh Python 3.10 venv."; echo "# Regenerate: make lock"; \
 		/tmp/assistant-lock-venv/bin/pip freeze --all | grep -v -E "^(pip|setuptools|wheel)==") > requirements/assistant.lock
+
+# requirements/actions.lock: the action server image's part of requirements/assistant.lock
+lock-actions:
+	rm -rf /tmp/actions-lock-venv && $(PY310) -m venv /tmp/actions-lock-venv
+	/tmp/actions-lock-venv/bin/pip install $(PIP_FLAGS) "pip==24.0" && /tmp/actions-lock-venv/bin/pip install $(PIP_FLAGS) -r requirements/actions.in -c requirements/assistant.lock
+	(echo "# The action server's image (deploy/actions.Dockerfile): requirements/actions.in resolved in a fresh"; \
+		echo "# Python 3.10 venv with requirements/assistant.lock as constraints, so it is a subset of that lock."; \
+		echo "# Regenerate: make lock-actions"; \
+		/tmp/actions-lock-venv/bin/pip freeze --all | grep -v -E "^(pip|setuptools|wheel)==") > requirements/actions.lock
+
+lock-lint:
+	rm -rf /tmp/lint-lock-venv && $(PY310) -m venv /tmp/lint-lock-venv
+	/tmp/lint-lock-venv/bin/pip install $(PIP_FLAGS) "pip==24.0" && /tmp/lint-lock-venv/bin/pip install $(PIP_FLAGS) -r requirements/lint.in
+	(echo "# Generated from requirements/lint.in with 'pip freeze' in a fresh Python 3.10 venv."; echo "# Regenerate: make lock-lint"; \
+		/tmp/lint-lock-venv/bin/pip freeze --all | grep -v -E "^(pip|setuptools|wheel)==") > requirements/lint.lock
 
 clean:
 	rm -rf .venv models .data
