@@ -25,6 +25,10 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
 from actions.common import NEUTRALIZED_COMMAND_MARK, mask_conversation_id
+from shop_channels import rasa_speedups
+
+# Rasa imports this package for credentials.yml in every process: the place to tune Rasa itself.
+rasa_speedups.install()
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 logger = logging.getLogger(__name__)

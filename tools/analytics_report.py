@@ -70,7 +70,8 @@ def broker_db_url(endpoints: str) -> str:
     from rasa.utils.endpoints import read_endpoint_config
 
     config = read_endpoint_config(endpoints, "event_broker")
-    if config is None or (config.type or "").lower() != "sql":
+    # Rasa's SQL broker, or shop_stores' batching one (same table)
+    if config is None or (config.type or "").lower() not in ("sql", "shop_stores.event_broker.batchingsqleventbroker"):
         raise SystemExit(f"{endpoints} has no SQL event_broker; pass --db-url")
     kwargs = {k: v for k, v in config.kwargs.items() if k in ("dialect", "port", "db", "username", "password")}
     return str(SQLTrackerStore.get_db_url(host=config.url, **kwargs))
