@@ -6,7 +6,7 @@ checks them, and confirms old → new.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -110,6 +110,21 @@ class AddressCapability(GatedCapability):
             [f"Done — order #{args['order_id']} will ship to {args['new_address_text']}."],
             {"address_changed": True},
         )
+
+    def reconcile(self, client: CommerceClient, row: StagedAction) -> Optional[Outcome]:
+        """Changed if the order's shipping address now is the new one."""
+        args = row.arguments
+        current = client.get_order(args["order_id"]).get("shipping_address") or {}
+        fields = ("street", "city", "postal_code", "country")
+        if all(str(current.get(f) or "").strip().lower() == str(args["address"].get(f) or "").strip().lower()
+               for f in fields):
+            return Outcome(True, [f"Done — order #{args['order_id']} will ship to {args['new_address_text']}."],
+                           {"address_changed": True})
+        return None
+
+    def describe_result(self, row: StagedAction) -> List[str]:
+        # The row is final, so its new address is masked: don't quote it.
+        return [f"Done — the shipping address of order #{row.order_id} is changed."]
 
 
 gate_module.register(AddressCapability())

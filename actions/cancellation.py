@@ -6,7 +6,7 @@ explanation and the offer of a return once it arrives.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -81,6 +81,18 @@ class CancelCapability(GatedCapability):
             why = CANCEL_REFUSALS.get(refusal.reason or "", "our order system refused it.")
             return Outcome(False, [f"I couldn't cancel order #{args['order_id']}: {why}"],
                            {"error_code": refusal.code}, status=FAILED)
+        return self._cancelled(args)
+
+    def reconcile(self, client: CommerceClient, row: StagedAction) -> Optional[Outcome]:
+        """Cancelled if the order now is (the proposal was only made while it was processing)."""
+        order = client.get_order(row.arguments["order_id"])
+        return self._cancelled(row.arguments) if order.get("status") == "cancelled" else None
+
+    def describe_result(self, row: StagedAction) -> List[str]:
+        return self._cancelled(row.arguments).messages
+
+    @staticmethod
+    def _cancelled(args: Dict[str, Any]) -> Outcome:
         return Outcome(
             True,
             [

@@ -7,6 +7,11 @@
 4. Execute: `claim` is one conditional UPDATE `awaiting_confirmation → executing`,
    so a second "yes", a replayed message or a retried webhook finds nothing to
    claim. The arguments come from the row, and the row id is the idempotency key.
+   A claim is a lease: `expires_at` becomes the moment by which the execution must be
+   over (every commerce API call is time-bounded). A row still `executing` after it
+   was claimed by a process that died; `take_over` lets one caller run it again with
+   the same idempotency key (the API acts at most once), as it does for a row whose
+   outcome is unknown.
 5. Reset: slots are cleared by the caller in the same turn; rows expire.
 """
 
@@ -14,10 +19,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Tuple
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from actions import ledger, telemetry
 from actions.api.commerce import CommerceClient
@@ -81,6 +86,18 @@ class GatedCapability(ABC):
     def execute(self, client: CommerceClient, row: StagedAction) -> Outcome:
         """Runs the action with the arguments stored in `row`."""
 
+    def reconcile(self, client: CommerceClient, row: StagedAction) -> Optional[Outcome]:
+        """Reads the API to learn whether `row`'s write took effect although its answer was lost.
+
+        Returns the succeeded Outcome if the API shows the change, None if it does not (or
+        cannot tell); may raise CommerceError.
+        """
+        return None
+
+    def describe_result(self, row: StagedAction) -> List[str]:
+        """What to tell a customer who never heard that `row` (now final, redacted) succeeded."""
+        return ["Good news — that went through."]
+
     @staticmethod
     def verified_order(tracker: Any, client: CommerceClient, *, to: str) -> Tuple[Dict[str, Any], str]:
         """The conversation's order and its verified customer id, or NotPossible("… before I can {to}")."""
@@ -115,6 +132,9 @@ def gated_forms() -> List[str]:
 TRANSITION_OUTCOMES = {ledger.SUCCEEDED: "executed", ledger.FAILED: "failed", ledger.DECLINED: "declined",
                        ledger.ABANDONED: "abandoned", ledger.UNKNOWN: "outcome_unknown"}
 
+# Without settings (tests, scripts): three default retry budgets plus margin, see Settings.
+DEFAULT_LEASE_SECONDS = 35.0
+
 # Final states keep only what the audit trail needs (see Proposal.audit_lines).
 REDACTED = {"summary": StagedAction.audit_summary, "arguments": StagedAction.redacted_arguments}
 
@@ -122,8 +142,10 @@ REDACTED = {"summary": StagedAction.audit_summary, "arguments": StagedAction.red
 class Gate:
     """Ledger operations of the gate; every method is one short transaction."""
 
-    def __init__(self, *, ttl_minutes: float, ledger_url: Optional[str] = None) -> None:
+    def __init__(self, *, ttl_minutes: float, ledger_url: Optional[str] = None,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self.ttl = timedelta(minutes=ttl_minutes)
+        self.lease = timedelta(seconds=lease_seconds)
         self._sessions = ledger.get_sessionmaker(ledger_url)
 
     def stage(
@@ -231,12 +253,72 @@ class Gate:
                     StagedAction.status == ledger.AWAITING_CONFIRMATION,
                     StagedAction.expires_at > now,
                 )
-                .values(status=ledger.EXECUTING, updated_at=now)
+                .values(status=ledger.EXECUTING, updated_at=now, expires_at=now + self.lease)
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:
                 return None
             return session.get(StagedAction, row_id)
+
+    def take_over(self, row_id: str, conversation_id: Optional[str] = None) -> Optional[StagedAction]:
+        """Claims a confirmed row nobody is running: `executing` past its lease, or `outcome_unknown`.
+
+        One conditional UPDATE, so of several takers (a restarted server, a replica, the
+        recovery sweep) exactly one wins; the winner re-sends with the row id as
+        idempotency key, so the API acts at most once whatever the first attempt did.
+        """
+        now = utcnow()
+        conditions = [
+            StagedAction.id == row_id,
+            or_(
+                and_(StagedAction.status == ledger.EXECUTING, StagedAction.expires_at <= now),
+                StagedAction.status == ledger.UNKNOWN,
+            ),
+        ]
+        if conversation_id is not None:
+            conditions.append(StagedAction.conversation_id == conversation_id)
+        with telemetry.gate_span("take_over", ledger_row_id=row_id) as span, self._sessions.begin() as session:
+            taken = session.execute(
+                update(StagedAction)
+                .where(*conditions)
+                .values(status=ledger.EXECUTING, updated_at=now, expires_at=now + self.lease)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+            span.set_attribute("gate.taken", taken)
+            row = session.get(StagedAction, row_id) if taken else None
+        if row is not None:
+            telemetry.count_gate(row.action_name, "resumed")
+        return row
+
+    def unfinished(self, conversation_id: str, *, since: datetime) -> Optional[StagedAction]:
+        """The conversation's latest confirmed row without a known outcome, updated after `since`."""
+        with self._sessions() as session:
+            return session.scalars(
+                select(StagedAction)
+                .where(
+                    StagedAction.conversation_id == conversation_id,
+                    StagedAction.status.in_((ledger.EXECUTING, ledger.UNKNOWN)),
+                    StagedAction.updated_at > since,
+                )
+                .order_by(StagedAction.updated_at.desc())
+                .limit(1)
+            ).first()
+
+    def orphans(self, *, since: datetime) -> List[StagedAction]:
+        """Confirmed rows without a known outcome and nobody running them (for the recovery sweep)."""
+        now = utcnow()
+        with self._sessions() as session:
+            return list(session.scalars(
+                select(StagedAction)
+                .where(
+                    or_(
+                        and_(StagedAction.status == ledger.EXECUTING, StagedAction.expires_at <= now),
+                        StagedAction.status == ledger.UNKNOWN,
+                    ),
+                    StagedAction.updated_at > since,
+                )
+                .order_by(StagedAction.updated_at)
+            ))
 
     def finish(self, row_id: str, *, status: str, result: Optional[Dict[str, Any]] = None,
                error: Optional[str] = None) -> None:
@@ -313,4 +395,5 @@ def get_gate() -> Gate:
     from actions.config import get_settings
 
     settings = get_settings()
-    return Gate(ttl_minutes=settings.gate_ttl_minutes, ledger_url=settings.ledger_url)
+    return Gate(ttl_minutes=settings.gate_ttl_minutes, ledger_url=settings.ledger_url,
+                lease_seconds=settings.execution_lease_seconds)

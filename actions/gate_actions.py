@@ -5,13 +5,23 @@
 from the row. `action_resolve_gate` runs when a gated form completes: it claims
 the row atomically, checks ownership again, executes with the row's arguments and
 the row id as idempotency key, records the outcome and clears the gate's slots.
+
+When the API's answer to the write is lost, the client has already retried with the
+same key; if that did not help either, the API is read (`reconcile`) before the
+outcome is called unknown. `action_resume_unfinished` ("try again", or a "yes" with no
+open question) finishes what a conversation left unfinished: a confirmed row whose
+result the customer never heard because the action server died in between, a row
+whose outcome is unknown, or a report the API could not answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Text
+from datetime import timedelta
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, SessionStarted, SlotSet
@@ -21,10 +31,12 @@ from rasa_sdk.types import DomainDict
 from actions import gate as gate_module
 from actions import ledger
 from actions.api.commerce import CommerceClient, get_commerce_client
-from actions.api.errors import CommerceError, CommerceUnavailable
+from actions.api.errors import CircuitOpen, CommerceError, CommerceUnavailable
 from actions.common import blocking, is_neutralized_command, text_slot, verified_customer
-from actions.gate import Gate, get_gate
-from actions.identity import OrderFormValidation
+from actions.config import get_settings
+from actions.gate import Gate, GatedCapability, Outcome, get_gate
+from actions.identity import PENDING_RETRY, OrderFormValidation
+from actions.ledger import StagedAction, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +53,7 @@ TASK_SLOTS = (
     "address_city",
     "address_postal_code",
     "address_country",
+    PENDING_RETRY,
 )
 CONFIRM_BUTTONS = [{"title": "Yes", "payload": "Yes"}, {"title": "No", "payload": "No"}]
 
@@ -78,7 +91,8 @@ class ActionReportVerifiedOrder(Action, ABC):
             lines = await blocking(self.describe, client, order)
         except CommerceError:
             dispatcher.utter_message(response="utter_commerce_unavailable")
-            return reset_events(tracker)
+            # "try again" runs this report again (action_resume_unfinished)
+            return reset_events(tracker) + [SlotSet(PENDING_RETRY, {"action": self.name()})]
         for line in lines:
             dispatcher.utter_message(text=line)
         return reset_events(tracker)
@@ -168,24 +182,50 @@ async def execute_staged(
 ) -> None:
     """Claim → ownership check → execute → record; at most once per row, ever."""
     row = await blocking(gate.claim, row_id, tracker.sender_id)
-    if row is None:
-        existing = await blocking(gate.get, row_id)
-        if existing is not None and existing.status in (ledger.EXECUTING, ledger.SUCCEEDED):
-            dispatcher.utter_message(response="utter_gate_already_done")
-        else:
-            dispatcher.utter_message(response="utter_confirmation_expired_restart")
+    if row is not None:
+        await run_claimed(gate, row, dispatcher, tracker, resumed=False)
         return
+    existing = await blocking(gate.get, row_id)
+    if existing is not None and existing.conversation_id == tracker.sender_id and existing.status in (
+        ledger.EXECUTING, ledger.UNKNOWN
+    ):
+        await resume(gate, existing, dispatcher)  # a repeated "yes" while (or after) it ran
+    elif existing is not None and existing.status == ledger.SUCCEEDED:
+        dispatcher.utter_message(response="utter_gate_already_done")
+    else:
+        dispatcher.utter_message(response="utter_confirmation_expired_restart")
+
+
+async def run_claimed(
+    gate: Gate, row: StagedAction, dispatcher: CollectingDispatcher, tracker: Optional[Tracker], *, resumed: bool
+) -> None:
+    """Executes a row this caller holds (`executing`) and records its outcome.
+
+    `resumed`: an earlier attempt may have reached the API (a takeover after a crash, or a
+    retry of an unknown outcome), so a failure to learn the outcome leaves it unknown
+    rather than "nothing changed".
+    """
     capability = gate_module.capability_for_action(row.action_name)
+    if capability is None and resumed:  # not an action this process knows: leave the row as it is
+        await _unknown(gate, row, dispatcher, f"no capability {row.action_name!r} here")
+        return
+    if capability is None:
+        await blocking(gate.finish, row.id, status=ledger.FAILED, error=f"no capability {row.action_name!r}")
+        dispatcher.utter_message(response="utter_gate_refused")
+        return
     client = get_commerce_client()
     try:
         order = await blocking(client.get_order, row.order_id)
     except CommerceError as error:
-        await blocking(gate.finish, row.id, status=ledger.FAILED, error=f"ownership check: {error}")
-        dispatcher.utter_message(response="utter_commerce_unavailable_nothing_changed")
+        if resumed:
+            await _unknown(gate, row, dispatcher, f"ownership check: {error}")
+        else:
+            await blocking(gate.finish, row.id, status=ledger.FAILED, error=f"ownership check: {error}")
+            dispatcher.utter_message(response="utter_commerce_unavailable_nothing_changed")
         return
     owner = (order.get("customer") or {}).get("id")
-    if capability is None or owner != row.customer_id or (
-        verified_customer(tracker, row.order_id) != row.customer_id
+    if owner != row.customer_id or (
+        tracker is not None and not resumed and verified_customer(tracker, row.order_id) != row.customer_id
     ):
         await blocking(gate.finish, row.id, status=ledger.FAILED, error="ownership check failed")
         dispatcher.utter_message(response="utter_gate_refused")
@@ -193,18 +233,152 @@ async def execute_staged(
     try:
         outcome = await blocking(capability.execute, client, row)
     except CommerceUnavailable as error:
-        # The API may or may not have acted: the row keeps its idempotency key,
-        # so a retry with the same key can only ever act once.
-        logger.warning("gated action %s outcome unknown: %s", row.id, error)
-        await blocking(gate.finish, row.id, status=ledger.UNKNOWN, error=str(error))
-        dispatcher.utter_message(response="utter_gate_outcome_unknown")
-        return
+        if isinstance(error, CircuitOpen) and not resumed:
+            # Failed fast before sending anything: certainly nothing changed.
+            await blocking(gate.finish, row.id, status=ledger.FAILED, error=str(error))
+            dispatcher.utter_message(response="utter_commerce_unavailable_nothing_changed")
+            return
+        # The client already retried with the same key. The API may still have acted
+        # (the answer was lost): read it before calling the outcome unknown.
+        logger.warning("gated action %s got no answer (%s); reconciling", row.id, error)
+        outcome = await reconcile(capability, client, row)
+        if outcome is None:
+            await _unknown(gate, row, dispatcher, str(error))
+            return
     await blocking(
         gate.finish, row.id, status=outcome.status, result=outcome.result,
         error=None if outcome.succeeded else "; ".join(outcome.messages),
     )
     for message in outcome.messages:
         dispatcher.utter_message(text=message)
+
+
+async def reconcile(capability: GatedCapability, client: CommerceClient, row: StagedAction) -> Optional[Outcome]:
+    """The API's own answer to "did it happen?", or None if it shows no change or cannot say."""
+    try:
+        return await blocking(capability.reconcile, client, row)
+    except CommerceError as error:
+        logger.warning("could not reconcile gated action %s: %s", row.id, error)
+        return None
+
+
+async def _unknown(gate: Gate, row: StagedAction, dispatcher: CollectingDispatcher, error: str) -> None:
+    # The row keeps its arguments and idempotency key: "try again" re-sends it, and the API acts at most once.
+    await blocking(gate.finish, row.id, status=ledger.UNKNOWN, error=error)
+    dispatcher.utter_message(response="utter_gate_outcome_unknown")
+
+
+async def resume(gate: Gate, row: StagedAction, dispatcher: CollectingDispatcher) -> None:
+    """Finishes, or reports, a confirmed row whose outcome the customer has not heard.
+
+    A row another process is still running (its lease has not run out) is waited for, up to
+    one retry budget; one whose process died (lease over) or whose outcome is unknown is taken
+    over and re-sent with the same idempotency key.
+    """
+    row = await _wait_while_running(gate, row)
+    capability = gate_module.capability_for_action(row.action_name)
+    if row.status == ledger.SUCCEEDED and capability is not None:
+        for line in capability.describe_result(row):
+            dispatcher.utter_message(text=line)
+        return
+    if row.status == ledger.FAILED:
+        dispatcher.utter_message(response="utter_gate_failed_earlier")
+        return
+    if row.status not in (ledger.EXECUTING, ledger.UNKNOWN):
+        dispatcher.utter_message(response="utter_confirmation_expired_restart")
+        return
+    taken = await blocking(gate.take_over, row.id, row.conversation_id)
+    if taken is None:  # still running elsewhere, or another taker won
+        dispatcher.utter_message(response="utter_gate_still_running")
+        return
+    await run_claimed(gate, taken, dispatcher, None, resumed=True)
+
+
+async def _wait_while_running(gate: Gate, row: StagedAction) -> StagedAction:
+    deadline = time.monotonic() + get_settings().retry_budget_seconds
+    while row.status == ledger.EXECUTING and row.expires_at > utcnow() and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        row = await blocking(gate.get, row.id) or row
+    return row
+
+
+# Rows older than this are not re-sent by the sweep: a shop's API may forget idempotency keys
+# after a day (the reference API keeps them), and a re-send must find the first answer.
+RECOVERY_WINDOW_HOURS = 24
+
+
+def recover_unfinished(ledger_url: Optional[str] = None) -> Dict[str, int]:
+    """The recovery sweep (`make prune`): finishes confirmed rows nobody is running.
+
+    Rows still `executing` after their lease (their process died) and rows whose outcome is
+    unknown are taken over and re-sent with their idempotency key, exactly as "try again"
+    does, so none stays `executing` forever and none is executed twice. Returns the final
+    statuses counted.
+    """
+    # The capabilities register themselves when their modules are imported (the action server imports them all).
+    import actions.address  # noqa: F401
+    import actions.cancellation  # noqa: F401
+    import actions.returns  # noqa: F401
+
+    settings = get_settings()
+    gate = Gate(ttl_minutes=settings.gate_ttl_minutes, ledger_url=ledger_url or settings.ledger_url,
+                lease_seconds=settings.execution_lease_seconds)
+    counted: Dict[str, int] = {}
+    for row in gate.orphans(since=utcnow() - timedelta(hours=RECOVERY_WINDOW_HOURS)):
+        asyncio.run(resume(gate, row, CollectingDispatcher()))
+        status = gate.get(row.id).status
+        counted[status] = counted.get(status, 0) + 1
+    return counted
+
+
+class ActionResumeUnfinished(Action):
+    """"Try again", or a "yes" with no open question: finish what the conversation left unfinished.
+
+    In order: a confirmed row whose result this conversation never heard (the action server
+    died between the "yes" and the answer, so Rasa dropped that turn's events and the gate
+    slots are still set); the conversation's latest row whose outcome is unknown or whose
+    execution was orphaned (within the gate's TTL); after "try again", a report the API could
+    not answer. Otherwise it says there is nothing waiting. It never confirms anything itself.
+    """
+
+    def name(self) -> Text:
+        return "action_resume_unfinished"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        gate = get_gate()
+        row = await blocking(_unfinished_row, gate, tracker)
+        if row is not None:
+            if row.status == ledger.AWAITING_CONFIRMATION:  # confirmed, but the resolve never ran
+                await execute_staged(gate, row.id, dispatcher, tracker)
+            else:
+                await resume(gate, row, dispatcher)
+            return reset_events(tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        pending = tracker.get_slot(PENDING_RETRY)
+        reports = {cls().name(): cls for cls in ActionReportVerifiedOrder.__subclasses__()}
+        report = reports.get(pending.get("action")) if isinstance(pending, dict) else None
+        if intent == "try_again" and report is not None:
+            return await report().run(dispatcher, tracker, domain)
+        nothing = "utter_try_again_what" if intent == "try_again" else "utter_nothing_to_confirm"
+        dispatcher.utter_message(response=nothing)
+        return []
+
+
+def _unfinished_row(gate: Gate, tracker: Tracker) -> Optional[StagedAction]:
+    row_id = text_slot(tracker, "gate_action_id")
+    if row_id and not tracker.active_loop_name:
+        row = gate.get(row_id)
+        if row is not None and row.conversation_id == tracker.sender_id:
+            confirmed = tracker.get_slot("gate_confirmation") is True
+            if row.status == ledger.AWAITING_CONFIRMATION and confirmed:
+                return row
+            if row.status in (ledger.EXECUTING, ledger.UNKNOWN) or (
+                confirmed and row.status in (ledger.SUCCEEDED, ledger.FAILED)
+            ):
+                return row
+    return gate.unfinished(tracker.sender_id, since=utcnow() - gate.ttl)
 
 
 class ActionLeaveForm(Action):

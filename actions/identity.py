@@ -6,6 +6,11 @@ verify endpoint (order number + the email on the order; the real email is never
 echoed), locks verification after three failures, and only then lets the
 capability look at the order (`after_verification`). Verification is per order
 and remembered for the conversation in the `verified_orders` slot.
+
+When the commerce API is unavailable while an answer is checked, the customer hears
+an apology, the answer is kept in `pending_retry` and the form stays at that step;
+"try again" checks the kept answer as if it had just been given (and with nothing
+kept, asks the step's question again). An outage never counts as a failed answer.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.api.commerce import get_commerce_client
-from actions.api.errors import CommerceError, NotFound
+from actions.api.errors import CommerceError, CommerceUnavailable, NotFound
 from actions.common import (
     blocking,
     looks_like_email,
@@ -33,6 +38,11 @@ from actions.customer_token import customer_from_metadata
 from actions.handoff import HANDOFF_REASON_REPEATED_FAILURE, hand_off
 
 Slots = Dict[Text, Any]
+
+# {"slot": ..., "value": ...}: an answer the commerce API was unavailable to check, kept for
+# "try again" (or {"action": ...}: a report that failed, see action_resume_unfinished).
+PENDING_RETRY = "pending_retry"
+TRY_AGAIN_INTENT = "try_again"
 
 # Free-text answers such as a postal code can look like an order number; while
 # one of these is being asked, a number in the message is not a new order.
@@ -49,6 +59,19 @@ def slot_before_latest_message(tracker: Tracker, name: str) -> Any:
         if seen_user_message and event.get("event") == "slot" and event.get("name") == name:
             return event.get("value")
     return None
+
+
+def unavailable(dispatcher: CollectingDispatcher, slot: str, value: Any, error: CommerceError) -> Slots:
+    """Apologises for the commerce API and keeps the answer it could not check, for "try again"."""
+    dispatcher.utter_message(response="utter_commerce_unavailable")
+    slots: Slots = {slot: None}
+    if isinstance(error, CommerceUnavailable) and value is not None:
+        slots[PENDING_RETRY] = {"slot": slot, "value": value}
+    return slots
+
+
+def is_try_again(tracker: Tracker) -> bool:
+    return (tracker.latest_message.get("intent") or {}).get("name") == TRY_AGAIN_INTENT
 
 
 class OrderFormValidation(FormValidationAction, ABC):
@@ -90,13 +113,54 @@ class OrderFormValidation(FormValidationAction, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Dict[Text, Any]]:
         asked = tracker.get_slot("requested_slot")
+        pending = tracker.get_slot(PENDING_RETRY)
+        try_again = is_try_again(tracker)
+        if try_again and isinstance(pending, dict) and pending.get("slot") == asked and asked:
+            # Check the kept answer as if the customer had just given it again.
+            tracker.slots[asked] = pending.get("value")
+            tracker.events.append({"event": "slot", "name": asked, "value": pending.get("value")})
+        self._recheck_unvalidated(tracker)
         answered = asked in tracker.slots_to_validate()
         events = await super().run(dispatcher, tracker, domain)
+        if any(e.get("event") == "slot" and e.get("name") == PENDING_RETRY for e in events):
+            return events  # the API was unavailable again: not the customer's failed answer
+        if try_again or (pending and answered):
+            # Clearing it also keeps Rasa from rejecting the form on "try again": it asks again.
+            events.append(SlotSet(PENDING_RETRY, None))
         if not asked or not answered or asked == "customer_email" or tracker.get_slot("form_halted"):
             return events
         if tracker.get_slot(asked) is not None:
             return events + [SlotSet("failed_attempts", 0)]
         return events + await self._count_failed_attempt(dispatcher, tracker, asked)
+
+    def is_checked(self, slot: str, value: Any, tracker: Tracker) -> bool:
+        """Whether `value` is what this form's validation leaves in `slot` (override per capability)."""
+        if slot == "order_id":
+            return parse_order_id(value) == value
+        if slot == "customer_email":
+            # kept only while the order number is unknown; otherwise verification consumed it
+            order_id = tracker.get_slot("order_id")
+            return not parse_order_id(order_id) or bool(verified_customer(tracker, order_id))
+        return True
+
+    def _recheck_unvalidated(self, tracker: Tracker) -> None:
+        """Validates again answers that Rasa extracted but this form never validated.
+
+        That happens when the action server was down or died while a message was handled:
+        Rasa keeps the extracted slot values but drops the validation's events, so "it doesn't
+        fit" would stay in `return_reason` instead of `wrong_size`.
+        """
+        candidates = tracker.slots_to_validate()
+        stale = {
+            slot: value for slot, value in tracker.slots.items()
+            if slot in self.form_slots() and value is not None and slot not in candidates
+            and not self.is_checked(slot, value, tracker)
+        }
+        for slot, value in stale.items():
+            tracker.events.append({"event": "slot", "name": slot, "value": value})
+
+    def form_slots(self) -> List[str]:
+        return ["order_id", "customer_email", *self.capability_slots]
 
     async def _count_failed_attempt(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, asked: str
@@ -129,9 +193,8 @@ class OrderFormValidation(FormValidationAction, ABC):
         except NotFound:
             dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
             return {"order_id": None}
-        except CommerceError:
-            dispatcher.utter_message(response="utter_commerce_unavailable")
-            return {"order_id": None}
+        except CommerceError as error:
+            return unavailable(dispatcher, "order_id", order_id, error)
 
         slots: Slots = {"order_id": order_id}
         if previous and previous != order_id:
@@ -168,7 +231,7 @@ class OrderFormValidation(FormValidationAction, ABC):
         if tracker.get_slot("identity_locked"):
             dispatcher.utter_message(response="utter_verification_locked")
             return {"customer_email": None, "form_halted": True}
-        order, failed = await self._ask_api(dispatcher, order_id, get_commerce_client().get_order, order_id)
+        order, failed = await self._ask_api(dispatcher, email, get_commerce_client().get_order, order_id)
         return failed if failed is not None else await self._verify(order, email, dispatcher, tracker)
 
     async def _verify(
@@ -176,7 +239,7 @@ class OrderFormValidation(FormValidationAction, ABC):
     ) -> Slots:
         order_id = order["order_id"]
         customer_id, failed = await self._ask_api(
-            dispatcher, order_id, get_commerce_client().verify_customer, order_id, email
+            dispatcher, email, get_commerce_client().verify_customer, order_id, email
         )
         if failed is not None:
             return failed
@@ -197,17 +260,16 @@ class OrderFormValidation(FormValidationAction, ABC):
 
     @staticmethod
     async def _ask_api(
-        dispatcher: CollectingDispatcher, order_id: str, call: Any, *args: Any
+        dispatcher: CollectingDispatcher, email: str, call: Any, order_id: str, *args: Any
     ) -> Tuple[Any, Optional[Slots]]:
         """(result, None), or (None, slots to reset) after telling the customer what failed."""
         try:
-            return await blocking(call, *args), None
+            return await blocking(call, order_id, *args), None
         except NotFound:
             dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
             return None, {"order_id": None, "customer_email": None}
-        except CommerceError:
-            dispatcher.utter_message(response="utter_commerce_unavailable")
-            return None, {"customer_email": None}
+        except CommerceError as error:
+            return None, unavailable(dispatcher, "customer_email", email, error)
 
     async def _mark_verified(
         self, order: Dict[str, Any], customer_id: str, dispatcher: CollectingDispatcher, tracker: Tracker

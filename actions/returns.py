@@ -28,6 +28,7 @@ from actions.common import (
 )
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
 from actions.gate_actions import GatedFormValidation
+from actions.identity import unavailable
 from actions.ledger import FAILED, StagedAction
 
 Slots = Dict[Text, Any]
@@ -189,6 +190,23 @@ class ReturnCapability(GatedCapability):
                 f"{_refusal_text(refusal)} Nothing was changed."
             )
             return Outcome(False, [message], {"error_code": refusal.code}, status=FAILED)
+        return self._created(args, created)
+
+    def reconcile(self, client: CommerceClient, row: StagedAction) -> Optional[Outcome]:
+        """The order's return for this item with this reason and refund method, if the API has it."""
+        args = row.arguments
+        for existing in client.list_returns(args["order_id"]):
+            if (existing.get("item_id"), existing.get("reason"), existing.get("refund_method")) == (
+                args["item_id"], args["reason"], args["refund_method"]
+            ):
+                return self._created(args, existing)
+        return None
+
+    def describe_result(self, row: StagedAction) -> List[str]:
+        return self._created(row.arguments, row.result or {}).messages
+
+    @staticmethod
+    def _created(args: Dict[str, Any], created: Dict[str, Any]) -> Outcome:
         return Outcome(
             True,
             [
@@ -223,6 +241,15 @@ class ValidateReturnForm(GatedFormValidation):
     def name(self) -> Text:
         return "validate_return_form"
 
+    def is_checked(self, slot: str, value: Any, tracker: Tracker) -> bool:
+        if slot == "return_item":
+            return isinstance(value, str) and value.startswith(f"{tracker.get_slot('order_id')}-")
+        if slot == "return_reason":
+            return value in REASONS
+        if slot == "return_refund_method":
+            return value in ("original_payment", "store_credit")
+        return super().is_checked(slot, value, tracker)
+
     async def after_verification(
         self, order: Dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Slots:
@@ -254,9 +281,8 @@ class ValidateReturnForm(GatedFormValidation):
             return {"return_item": None, "return_item_mention": str(value)}
         try:
             order = await blocking(get_commerce_client().get_order, order_id)
-        except CommerceError:
-            dispatcher.utter_message(response="utter_commerce_unavailable")
-            return {"return_item": None}
+        except CommerceError as error:
+            return unavailable(dispatcher, "return_item", str(value), error)
         return await self._resolve_item(order, str(value), dispatcher)
 
     async def _resolve_item(
@@ -274,9 +300,8 @@ class ValidateReturnForm(GatedFormValidation):
             eligibility = await blocking(
                 get_commerce_client().return_eligibility, order["order_id"], item["item_id"]
             )
-        except CommerceError:
-            dispatcher.utter_message(response="utter_commerce_unavailable")
-            return {"return_item": None, "return_item_mention": None}
+        except CommerceError as error:
+            return {**unavailable(dispatcher, "return_item", text, error), "return_item_mention": None}
         if eligibility.get("eligible"):
             return {"return_item": item["item_id"], "return_item_mention": None}
         dispatcher.utter_message(text=ineligibility_text(item, eligibility))

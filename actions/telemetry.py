@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any, Dict, Iterator, Mapping, Optional
 
 from opentelemetry import propagate, trace
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from actions.common import mask_conversation_id
 
@@ -50,11 +50,25 @@ COMMERCE_API_SECONDS = Histogram(
 GATE_TRANSITIONS = Counter(
     "assistant_gate_transitions",
     "Confirmation gate transitions by gated action and outcome (staged, confirmed, declined, expired, "
-    "executed, failed, abandoned, outcome_unknown).",
+    "executed, failed, abandoned, outcome_unknown, resumed).",
     ["action", "outcome"],
 )
+COMMERCE_API_CIRCUIT = Gauge(
+    "assistant_commerce_api_circuit_state",
+    "The commerce API circuit breaker of this process: 0 closed, 1 open, 2 half-open.",
+)
+COMMERCE_API_CIRCUIT_CHANGES = Counter(
+    "assistant_commerce_api_circuit_changes", "Circuit breaker state changes, by the state entered.", ["state"]
+)
+CIRCUIT_STATES = {"closed": 0, "open": 1, "half_open": 2}
 HANDOFFS = Counter("assistant_handoffs", "Conversations handed over to a person, by reason.", ["reason"])
 FALLBACKS = Counter("assistant_fallbacks", "Messages NLU was not confident about (nlu_fallback).")
+
+
+def set_commerce_api_circuit(state: str) -> None:
+    COMMERCE_API_CIRCUIT.set(CIRCUIT_STATES.get(state, 1))
+    COMMERCE_API_CIRCUIT_CHANGES.labels(state).inc()
+
 
 # -- traces ----------------------------------------------------------------------------------
 

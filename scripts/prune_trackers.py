@@ -10,7 +10,9 @@ Redis tracker stores expire conversations by TTL instead.
 
 It also marks staged actions nobody confirmed before their expiry as expired in the
 action ledger (ACTION_LEDGER_URL), which redacts them: an unanswered address change
-does not keep the full address in the ledger.
+does not keep the full address in the ledger; and it finishes confirmed actions left
+unfinished (an action server died mid-execution, or the outcome was unknown) by
+re-sending them with their idempotency key (README "Reliability").
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ def main() -> None:
     for url in args.db_url or default_urls():
         print(f"{url}: deleted {prune(url, args.days)} events older than {args.days:g} days")
     print(f"{args.ledger_url}: {expire_staged_actions(args.ledger_url)} unconfirmed staged actions expired")
+    from actions.gate_actions import recover_unfinished
+
+    print(f"{args.ledger_url}: confirmed actions left unfinished, now: {recover_unfinished(args.ledger_url) or 'none'}")
 
 
 if __name__ == "__main__":

@@ -2,14 +2,23 @@
 
 One pooled `requests.Session` per process. Every call has a connect and read
 timeout; connection failures, timeouts and 502/503/504 answers are retried a
-bounded number of times with exponential backoff and jitter. Retrying writes is
+bounded number of times with exponential backoff and jitter (urllib3's `Retry`),
+and never beyond the call's time budget (`COMMERCE_API_RETRY_BUDGET`): a retry is
+only started if its backoff and a whole attempt still fit. Retrying writes is
 safe because every write carries an `Idempotency-Key` (the gate's ledger row
 id), so the API answers a retry with the first response instead of acting twice.
+
+Around it, one circuit breaker per process (`actions.api.breaker`): after
+`COMMERCE_API_BREAKER_FAILURES` failed calls in a row, calls fail at once with
+`CircuitOpen` for `COMMERCE_API_BREAKER_RESET` seconds, then one probe decides.
 """
 
 from __future__ import annotations
 
+import logging
+import random
 import time
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
@@ -17,23 +26,65 @@ from urllib.parse import quote
 import requests
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
 from actions import telemetry
+from actions.api.breaker import CircuitBreaker
 from actions.api.errors import (
+    CircuitOpen,
     CommerceError,
     CommerceUnavailable,
     Conflict,
+    InProgress,
     NotFound,
     Rejected,
     Unauthorized,
 )
 from actions.config import Settings, get_settings
 
+logger = logging.getLogger(__name__)
+
 POOL_SIZE = 32
 RETRY_STATUSES = (502, 503, 504)
-BACKOFF_FACTOR = 0.2
-BACKOFF_JITTER = 0.1
+# The latest monotonic time at which the current call may still start a retry (see BudgetedRetry).
+_latest_retry_start: ContextVar[Optional[float]] = ContextVar("commerce_api_latest_retry_start", default=None)
+
+
+class BudgetedRetry(Retry):
+    """urllib3's `Retry` with backoff from the first retry, and a time budget per call.
+
+    urllib3 retries the first failure at once and only backs off from the second; here every
+    retry waits `backoff_factor * 2**(n-1)` plus up to `backoff_jitter` seconds, so a fleet of
+    action servers does not hit a recovering API in lockstep. A retry whose wait would end
+    after the call's latest retry start (set by the client for each call) is not made: the
+    call gives up as if its retries had run out.
+    """
+
+    def get_backoff_time(self) -> float:
+        errors = self._consecutive_errors()
+        if errors == 0:
+            return 0.0
+        value = self.backoff_factor * (2 ** (errors - 1)) + random.random() * self.backoff_jitter
+        return float(max(0.0, min(self.backoff_max, value)))
+
+    def _consecutive_errors(self) -> int:
+        count = 0
+        for attempt in reversed(self.history):
+            if attempt.redirect_location is not None:
+                break
+            count += 1
+        return count
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        latest_start = _latest_retry_start.get()
+        errors = retry._consecutive_errors()
+        longest_wait = min(self.backoff_max, self.backoff_factor * (2 ** max(errors - 1, 0)) + self.backoff_jitter)
+        if latest_start is not None and time.monotonic() + longest_wait > latest_start:
+            reason = error or ResponseError(f"answered {getattr(response, 'status', '?')}")
+            raise MaxRetryError(_pool, url or "", reason) from error
+        return retry
 
 
 def _segment(value: str) -> str:
@@ -47,16 +98,23 @@ class CommerceClient:
     def __init__(self, settings: Settings, session: Optional[requests.Session] = None) -> None:
         self.base_url = settings.commerce_api_url
         self.timeout = (settings.connect_timeout_seconds, settings.timeout_seconds)
+        self.retry_budget = settings.retry_budget_seconds
         self.session = session or requests.Session()
-        retry = Retry(
+        self.breaker = CircuitBreaker(
+            failure_threshold=settings.breaker_failures,
+            reset_seconds=settings.breaker_reset_seconds,
+            is_failure=lambda error: isinstance(error, CommerceUnavailable) and not isinstance(error, InProgress),
+            on_change=_circuit_changed,
+        )
+        retry = BudgetedRetry(
             total=settings.read_retries,
             connect=settings.read_retries,
             read=settings.read_retries,
             status=settings.read_retries,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET", "POST", "PATCH"}),
-            backoff_factor=BACKOFF_FACTOR,
-            backoff_jitter=BACKOFF_JITTER,
+            backoff_factor=settings.backoff_factor,
+            backoff_jitter=settings.backoff_jitter,
             raise_on_status=False,
             respect_retry_after_header=False,
         )
@@ -140,10 +198,29 @@ class CommerceClient:
         idempotency_key: Optional[str] = None,
         route: Optional[str] = None,
     ) -> Dict[str, Any]:
-        """One call; `route` is the path's template (no ids) used for its span and metrics."""
+        """One call through the circuit breaker; `route` is the path's template (no ids) for spans and metrics."""
         route = route or path
+        try:
+            return self.breaker.call(self._send, method, path, json=json, params=params,
+                                     idempotency_key=idempotency_key, route=route)
+        except CircuitOpen:
+            telemetry.COMMERCE_API_SECONDS.labels(method, route, "circuit_open").observe(0)
+            raise
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Optional[Dict[str, Any]],
+        params: Optional[Dict[str, Any]],
+        idempotency_key: Optional[str],
+        route: str,
+    ) -> Dict[str, Any]:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         started = time.perf_counter()
+        # A retry may start only while its backoff and one whole attempt still fit the budget.
+        budget = _latest_retry_start.set(time.monotonic() + self.retry_budget - sum(self.timeout))
         with telemetry.tracer().start_as_current_span(
             f"commerce_api {method} {route}", kind=SpanKind.CLIENT,
             attributes={"http.request.method": method, "http.route": route},
@@ -169,9 +246,16 @@ class CommerceClient:
                 span.set_status(Status(StatusCode.ERROR, error.__class__.__name__))
                 raise CommerceUnavailable(f"{method} {path} failed: {error.__class__.__name__}") from error
             finally:
+                _latest_retry_start.reset(budget)
                 telemetry.COMMERCE_API_SECONDS.labels(method, route, status).observe(
                     time.perf_counter() - started)
         return _decode(method, path, response)
+
+
+def _circuit_changed(old: str, new: str) -> None:
+    telemetry.set_commerce_api_circuit(new)
+    log = logger.warning if new != "closed" else logger.info
+    log("commerce API circuit %s -> %s", old, new)
 
 
 def _decode(method: str, path: str, response: requests.Response) -> Dict[str, Any]:
@@ -195,6 +279,8 @@ def _decode(method: str, path: str, response: requests.Response) -> Dict[str, An
     )
     if status == 404:
         raise NotFound(message, **details)
+    if status == 409 and details["code"] == "idempotency_request_in_progress":
+        raise InProgress(message, **details)
     if status == 409:
         raise Conflict(message, **details)
     if status in (401, 403):

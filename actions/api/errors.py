@@ -2,6 +2,8 @@
 
     CommerceError                 base class: anything that went wrong talking to the API
     ├── CommerceUnavailable       timeout, refused connection, 5xx: try again later
+    │   ├── CircuitOpen           not even tried: the circuit breaker is open (nothing was sent)
+    │   └── InProgress            409: an earlier attempt with this Idempotency-Key is still running
     ├── NotFound                  404: the order, item, return or parcel does not exist
     ├── Conflict                  409: a business rule said no (`code` and `reason` say which)
     ├── Rejected                  400/422: the request was invalid (`fields` says why)
@@ -34,6 +36,14 @@ class CommerceError(Exception):
 
 class CommerceUnavailable(CommerceError):
     """The API timed out, refused the connection or failed on its side."""
+
+
+class CircuitOpen(CommerceUnavailable):
+    """The circuit breaker is open: the call failed fast and nothing was sent."""
+
+
+class InProgress(CommerceUnavailable):
+    """An earlier request with the same Idempotency-Key is still being processed by the API."""
 
 
 class NotFound(CommerceError):

@@ -73,8 +73,10 @@ def test_a_return_moves_the_counters_of_both_services(customer: Conversation, st
 
     # aggregate values only: no order number, conversation id, email or raw path
     for exposed in (text, api_text):
+        # names and labels only: a sample's value (e.g. a *_created timestamp) may contain any digits
+        series = "\n".join(line.rsplit(" ", 1)[0] for line in exposed.splitlines() if line and line[0] != "#")
         for secret in ("4521", customer.sender, "jane.doe", "example.com", "RMA-"):
-            assert secret not in exposed
+            assert secret not in series
 
 
 def test_an_unknown_action_name_is_counted_as_unknown(stack: Stack) -> None:
