@@ -4,7 +4,7 @@
 #   make test   the whole test suite (what CI runs)
 #   make seed   reset the commerce database to the demo data
 #   make train  train the model into models/
-#   make bench  the load benchmark (not part of make test)
+#   make bench  the load benchmark (not part of make test); make bench-soak  the 20-minute soak
 #   make inspect CONVERSATION=<id>   one conversation's turns beside the ledger's actions
 #   make report the analytics report from the event broker (.data/reports/)
 
@@ -13,6 +13,7 @@ PY310 := $(shell scripts/find-python310.sh)
 RASA_VENV := .venv/rasa
 API_VENV := .venv/api
 LINT_VENV := .venv/lint
+BENCH_VENV := .venv/bench
 RASA := $(RASA_VENV)/bin/rasa
 PIP_FLAGS := --quiet --disable-pip-version-check
 MODEL := models/assistant.tar.gz
@@ -22,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Rasa's telemetry and its crash reports to Sentry leave the machine: always off.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: prune run up down test test-api test-assistant lint lint-deploy lock-actions lock-lint validate train seed shell bench install clean lock inspect report
+.PHONY: prune run up down up-production down-production soak-faults test test-api test-assistant lint lint-deploy lock-actions lock-lint validate train seed shell bench bench-soak lock-bench install clean lock inspect report
 
 install: $(RASA_VENV)/.installed $(API_VENV)/.installed $(LINT_VENV)/.installed webchat/node_modules/.installed
 
@@ -54,6 +55,14 @@ $(LINT_VENV)/.installed: requirements/lint.lock
 	$(LINT_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/lint.lock
 	touch $@
 
+# Locust, psutil and matplotlib for `make bench` (bench/), apart from Rasa's pins.
+$(BENCH_VENV)/.installed: requirements/bench.lock
+	@test -n "$(PY310)" || { echo "Python 3.10 is required (see README)"; exit 1; }
+	$(PY310) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) "pip==24.0"
+	$(BENCH_VENV)/bin/pip install $(PIP_FLAGS) -r requirements/bench.lock
+	touch $@
+
 # Retrains only when the config, domain or training data changed since the last model.
 $(MODEL): $(TRAINING_INPUTS) | $(RASA_VENV)/.installed
 	$(RASA) train --domain domain --fixed-model-name assistant --out models --num-threads 2
@@ -69,6 +78,18 @@ up: install train
 down:
 	@python3 scripts/stack.py down
 
+# The production layout on this machine: Redis, replicas behind nginx (README "Deploying").
+up-production: install train
+	$(RASA_VENV)/bin/python scripts/production.py up
+
+down-production:
+	@python3 scripts/production.py down
+
+# Issue 7's soak: customers return and cancel while replicas, action servers and Redis fail at
+# random (tests/faults/test_fault_soak.py; `make test` runs it for 60 s).
+soak-faults: install train
+	FAULT_SOAK_SECONDS=$${FAULT_SOAK_SECONDS:-1200} $(RASA_VENV)/bin/pytest tests/faults/test_fault_soak.py -q -s
+
 seed: $(API_VENV)/.installed
 	$(API_VENV)/bin/python -m commerce_api.seed
 
@@ -82,8 +103,16 @@ inspect: $(RASA_VENV)/.installed
 report: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m tools.analytics_report --out-dir .data/reports
 
+# The load benchmark against the production layout (README "Performance"); about 30 minutes.
+# Every knob is a BENCH_* variable: .venv/bench/bin/python -m bench.run --help
+bench: install train $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m bench.run all
+
+bench-soak: install train $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m bench.run soak
+
 lint: install lint-deploy
-	$(RASA_VENV)/bin/ruff check actions shop_channels scripts tests tools webchat
+	$(RASA_VENV)/bin/ruff check actions bench shop_channels shop_stores scripts tests tools webchat
 	$(API_VENV)/bin/ruff check commerce_api
 
 # Dockerfiles, docker-compose.yml (schema, then Docker Compose's own parser with stand-in secrets).
@@ -129,6 +158,12 @@ lock-lint:
 	/tmp/lint-lock-venv/bin/pip install $(PIP_FLAGS) "pip==24.0" && /tmp/lint-lock-venv/bin/pip install $(PIP_FLAGS) -r requirements/lint.in
 	(echo "# Generated from requirements/lint.in with 'pip freeze' in a fresh Python 3.10 venv."; echo "# Regenerate: make lock-lint"; \
 		/tmp/lint-lock-venv/bin/pip freeze --all | grep -v -E "^(pip|setuptools|wheel)==") > requirements/lint.lock
+
+lock-bench:
+	rm -rf /tmp/bench-lock-venv && $(PY310) -m venv /tmp/bench-lock-venv
+	/tmp/bench-lock-venv/bin/pip install $(PIP_FLAGS) "pip==24.0" && /tmp/bench-lock-venv/bin/pip install $(PIP_FLAGS) -r requirements/bench.in
+	(echo "# Generated from requirements/bench.in with 'pip freeze' in a fresh Python 3.10 venv."; echo "# Regenerate: make lock-bench"; \
+		/tmp/bench-lock-venv/bin/pip freeze --all | grep -v -E "^(pip|setuptools|wheel)==") > requirements/bench.lock
 
 clean:
 	rm -rf .venv models .data
