@@ -12,6 +12,9 @@ import redis.asyncio as aioredis
 # Seconds a Redis command may take before it counts as failed: long enough for a busy
 # server, short enough that a customer hears "try again" instead of waiting forever.
 DEFAULT_SOCKET_TIMEOUT = 5.0
+# Seconds a command may wait for a free pooled connection: a busy replica queues here
+# (a dead Redis fails at connect instead), so this is much longer than the socket timeout.
+POOL_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class RedisSettings:
     password: Optional[str] = None
     use_ssl: bool = False
     socket_timeout: float = DEFAULT_SOCKET_TIMEOUT
-    max_connections: int = 64
+    max_connections: int = 128
 
     @classmethod
     def from_endpoint(cls, url: Optional[str], kwargs: Dict[str, Any], default_db: int) -> "RedisSettings":
@@ -39,7 +42,7 @@ class RedisSettings:
             password=value("password", None),
             use_ssl=str(value("use_ssl", "false")).lower() in ("1", "true", "yes"),
             socket_timeout=float(value("socket_timeout", DEFAULT_SOCKET_TIMEOUT)),
-            max_connections=int(value("max_connections", 64)),
+            max_connections=int(value("max_connections", 128)),
         )
 
     def _options(self) -> Dict[str, Any]:
@@ -53,10 +56,10 @@ class RedisSettings:
         return options
 
     def async_client(self) -> aioredis.Redis:
-        # A blocking pool waits (up to socket_timeout) for a free connection under load
-        # instead of failing with "Too many connections".
+        # A blocking pool waits for a free connection under load instead of failing with
+        # "Too many connections".
         options = self._options()
-        pool = aioredis.BlockingConnectionPool(timeout=self.socket_timeout, **options)
+        pool = aioredis.BlockingConnectionPool(timeout=max(POOL_WAIT_SECONDS, self.socket_timeout), **options)
         return aioredis.Redis(connection_pool=pool)
 
     def sync_client(self) -> redis.Redis:
