@@ -62,8 +62,8 @@ def malformed(call: Any) -> Optional[str]:
         return "tracker must be an object"
     if not isinstance(tracker.get("slots", {}), dict) or not isinstance(tracker.get("events", []), list):
         return "tracker.slots must be an object and tracker.events a list"
-    if not all(isinstance(event, dict) for event in tracker.get("events", [])):
-        return "every tracker event must be an object"
+    if not all(isinstance(event, dict) and isinstance(event.get("event"), str) for event in tracker.get("events", [])):
+        return "every tracker event must be an object with an 'event' name"
     for key in ("latest_message", "active_loop"):
         if tracker.get(key) is not None and not isinstance(tracker.get(key), dict):
             return f"tracker.{key} must be an object"

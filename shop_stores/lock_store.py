@@ -36,6 +36,7 @@ from typing import AsyncGenerator, Optional, Text
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from shop_stores.redis_settings import RedisSettings
@@ -133,6 +134,19 @@ class AtomicRedisLockStore(LockStore):
         self._release = self.redis.register_script(RELEASE)
         super().__init__()
 
+    async def _run(self, script, keys: _Keys, args: list) -> int:
+        """Runs a script; once more on a fresh connection if a pooled one was dead.
+
+        After a Redis restart every pooled connection is closed; the first command on
+        each fails without reaching the server. ACQUIRE, RENEW and RELEASE are
+        idempotent; a repeated ISSUE whose first reply was lost would leave an extra
+        ticket whose lease expires after one lifetime.
+        """
+        try:
+            return int(await script(keys=[keys.counter, keys.queue], args=args))
+        except RedisConnectionError:
+            return int(await script(keys=[keys.counter, keys.queue], args=args))
+
     def _keys(self, conversation_id: Text) -> _Keys:
         base = f"{self.key_prefix}:{{{conversation_id}}}"
         return _Keys(counter=f"{base}:next", queue=f"{base}:queue", lease_prefix=f"{base}:lease:")
@@ -155,8 +169,7 @@ class AtomicRedisLockStore(LockStore):
         token = secrets.token_hex(16)
         lifetime_ms = self._ms(self.lifetime)
         try:
-            ticket = int(await self._issue(keys=[keys.counter, keys.queue],
-                                           args=[keys.lease_prefix, token, lifetime_ms]))
+            ticket = await self._run(self._issue, keys, [keys.lease_prefix, token, lifetime_ms])
         except RedisError as error:
             raise LockError(f"Lock store unreachable for conversation '{conversation_id}': {error}") from error
         renewal: Optional[asyncio.Task] = None
@@ -175,8 +188,7 @@ class AtomicRedisLockStore(LockStore):
         pause = FIRST_POLL_SECONDS
         while True:
             try:
-                state = int(await self._acquire(keys=[keys.counter, keys.queue],
-                                                args=[keys.lease_prefix, ticket, token, lifetime_ms]))
+                state = await self._run(self._acquire, keys, [keys.lease_prefix, ticket, token, lifetime_ms])
             except RedisError as error:
                 raise LockError(f"Lock store unreachable for conversation '{conversation_id}': {error}") from error
             if state == 1:
@@ -195,8 +207,7 @@ class AtomicRedisLockStore(LockStore):
         while True:
             await asyncio.sleep(self.lifetime / 3)
             try:
-                renewed = await self._renew(keys=[keys.counter, keys.queue],
-                                            args=[keys.lease_prefix, ticket, token, lifetime_ms])
+                renewed = await self._run(self._renew, keys, [keys.lease_prefix, ticket, token, lifetime_ms])
             except RedisError as error:
                 logger.warning("Could not renew the lock of conversation %s: %s", conversation_id, error)
                 continue
@@ -206,7 +217,7 @@ class AtomicRedisLockStore(LockStore):
 
     async def _release_quietly(self, conversation_id: Text, keys: _Keys, ticket: int, token: str) -> None:
         try:
-            owned = await self._release(keys=[keys.counter, keys.queue], args=[keys.lease_prefix, ticket, token])
+            owned = await self._run(self._release, keys, [keys.lease_prefix, ticket, token])
         except RedisError as error:
             # the lease expires by itself after one lifetime
             logger.warning("Could not release the lock of conversation %s: %s", conversation_id, error)
