@@ -120,7 +120,8 @@ class OrderFormValidation(FormValidationAction, ABC):
             tracker.slots[asked] = pending.get("value")
             tracker.events.append({"event": "slot", "name": asked, "value": pending.get("value")})
         self._recheck_unvalidated(tracker)
-        answered = asked in tracker.slots_to_validate()
+        # a typed slot read: a malformed call may carry any JSON as requested_slot
+        answered = isinstance(asked, str) and asked in tracker.slots_to_validate()
         events = await super().run(dispatcher, tracker, domain)
         if any(e.get("event") == "slot" and e.get("name") == PENDING_RETRY for e in events):
             return events  # the API was unavailable again: not the customer's failed answer
