@@ -299,13 +299,7 @@ def command_down(args: argparse.Namespace, quiet: bool = False) -> int:
                 os.killpg(pid, signal.SIGTERM)
             except (ProcessLookupError, PermissionError):
                 continue
-            for _ in range(100):
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
-            else:
+            if not exited(pid, within_seconds=10):
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except ProcessLookupError:
@@ -314,6 +308,18 @@ def command_down(args: argparse.Namespace, quiet: bool = False) -> int:
     if not quiet:
         print("production layout stopped")
     return 0
+
+
+def exited(pid: int, within_seconds: float) -> bool:
+    """Waits for a process to end; False if it is still running after `within_seconds`."""
+    deadline = time.monotonic() + within_seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def signal_one(args: argparse.Namespace, sig: int) -> int:
@@ -325,12 +331,7 @@ def signal_one(args: argparse.Namespace, sig: int) -> int:
         os.killpg(pid, sig)
     except ProcessLookupError:
         return 0
-    for _ in range(300):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
+    exited(pid, within_seconds=30)
     print(f"{args.service} {args.index} (pid {pid}) stopped")
     return 0
 
