@@ -69,22 +69,27 @@ class Conversation:
 S = TypeVar("S", bound=Stack)
 
 
-@contextmanager
-def started(stack_class: Type[S], commerce_api_url: str, state: Path, logs: Path, **extra_env: str) -> Iterator[S]:
-    """An action server and a Rasa server with throwaway stores in `state`, on free loopback ports."""
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` first (make test does)")
-    ledger_url = f"sqlite:///{state / 'ledger.db'}"
-    env = processes.base_env(
+def stack_env(commerce_api_url: str, state: Path, **extra_env: str) -> Dict[str, str]:
+    """The environment of a test stack's servers: throwaway stores in `state`, the test secrets."""
+    return processes.base_env(
         COMMERCE_API_URL=commerce_api_url,
         COMMERCE_API_TOKEN=processes.DEMO_TOKEN,
-        ACTION_LEDGER_URL=ledger_url,
+        ACTION_LEDGER_URL=f"sqlite:///{state / 'ledger.db'}",
         ACTION_SERVER_TOKEN=processes.ACTION_SERVER_TOKEN,
         CUSTOMER_TOKEN_SECRET=processes.CUSTOMER_TOKEN_SECRET,
         TRACKER_DB_PATH=str(state / "tracker.db"),
         EVENT_BROKER_DB_PATH=str(state / "events.db"),
         **extra_env,
     )
+
+
+@contextmanager
+def started(stack_class: Type[S], commerce_api_url: str, state: Path, logs: Path, **extra_env: str) -> Iterator[S]:
+    """An action server and a Rasa server with throwaway stores in `state`, on free loopback ports."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` first (make test does)")
+    env = stack_env(commerce_api_url, state, **extra_env)
+    ledger_url = env["ACTION_LEDGER_URL"]
     with processes.action_server(env, logs) as action_url:
         env["ACTION_SERVER_URL"] = action_url
         with processes.rasa_server(env, logs) as rasa_url:

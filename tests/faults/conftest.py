@@ -21,7 +21,7 @@ import requests
 from actions.gate import Gate
 from tests import processes
 from tests.faults.proxy import FaultProxy
-from tests.stack import MODEL, Conversation, Stack
+from tests.stack import MODEL, Conversation, Stack, stack_env
 
 # Small, but the same shape as production: each call retried within its budget, a breaker.
 FAULT_ENV = {
@@ -115,17 +115,8 @@ def fault_stack(fault_proxy: FaultProxy, commerce_api_url: str,
         pytest.fail(f"{MODEL} is missing: run `make train` first (make test does)")
     state = tmp_path_factory.mktemp("fault-stack")
     logs = tmp_path_factory.mktemp("fault-logs")
-    ledger_url = f"sqlite:///{state / 'ledger.db'}"
-    env = processes.base_env(
-        COMMERCE_API_URL=fault_proxy.url,
-        COMMERCE_API_TOKEN=processes.DEMO_TOKEN,
-        ACTION_LEDGER_URL=ledger_url,
-        ACTION_SERVER_TOKEN=processes.ACTION_SERVER_TOKEN,
-        CUSTOMER_TOKEN_SECRET=processes.CUSTOMER_TOKEN_SECRET,
-        TRACKER_DB_PATH=str(state / "tracker.db"),
-        EVENT_BROKER_DB_PATH=str(state / "events.db"),
-        **FAULT_ENV,
-    )
+    env = stack_env(fault_proxy.url, state, **FAULT_ENV)
+    ledger_url = env["ACTION_LEDGER_URL"]
     action_server = ActionServer(env, logs)
     action_server.start()
     try:
