@@ -117,7 +117,10 @@ class RestInput(_RestInput):
     """
 
     def blueprint(self, on_new_message: OnNewMessage):  # type: ignore[override]
-        return super().blueprint(neutralizing(on_new_message))
+        webhook = super().blueprint(neutralizing(on_new_message))
+        # every Rasa process serves this channel: the place to close the kept action-server connections
+        webhook.after_server_stop(lambda app, loop: rasa_speedups.close_sessions())
+        return webhook
 
     async def _extract_sender(self, req: Request) -> Optional[Text]:
         sender = json_object(req).get("sender")

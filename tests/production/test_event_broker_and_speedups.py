@@ -1,4 +1,4 @@
-"""The batching event broker against PostgreSQL, and the action-response validation fix."""
+"""The batching event broker against PostgreSQL; the fixes to Rasa's per-turn cost (rasa_speedups)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy import create_engine, text
 
 import shop_channels  # noqa: F401 - installs the speed-ups, as Rasa's channel loading does
+from shop_channels import rasa_speedups
 from shop_stores.event_broker import BatchingSQLEventBroker
 from tools.analytics_report import broker_db_url
 
@@ -39,3 +40,106 @@ def test_action_responses_are_still_validated():
         action._validate_action_result({"events": [{"no_event_key": True}]})
     assert "Failed to validate Action server response" in raised.value.message
     assert RemoteAction._validate_action_result.__module__ == "shop_channels.rasa_speedups"
+
+
+async def test_action_calls_share_one_kept_connection_and_send_the_same_json():
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    seen_peers, bodies = [], []
+
+    async def webhook(request: web.Request) -> web.Response:
+        seen_peers.append(request.transport.get_extra_info("peername"))
+        bodies.append((await request.json(), request.query.get("token"), request.headers.get("X-Shop")))
+        return web.json_response({"events": [], "responses": []})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", token="secret", headers={"X-Shop": "1"})
+        payload = {"next_action": "action_x", "tracker": {"events": [{"event": "user", "text": "héllo / \\"}]},
+                   "confidence": 0.25, "missing": None}
+        for _ in range(5):
+            assert await endpoint.request(json=payload, method="post") == {"events": [], "responses": []}
+    finally:
+        await rasa_speedups.close_sessions()
+        await runner.cleanup()
+    assert len(seen_peers) == 5 and len(set(seen_peers)) == 1  # one TCP connection for all five calls
+    assert bodies == [(payload, "secret", "1")] * 5
+
+
+def test_the_json_sent_to_the_action_server_means_what_rasas_did():
+    for value in ({"a": [1, 2.5, "x/y", None, True]}, {"text": "h\u00e9llo \ud800 \\ \"q\" \u202e"}, {"n": 2**70},
+                  {"f": 0.1 + 0.2, "e": 1e-300}):
+        assert json.loads(rasa_speedups._serialise(value)) == json.loads(json.dumps(value))
+    with pytest.raises(TypeError):  # what neither can write still fails loudly, as it did
+        rasa_speedups._serialise({"o": object()})
+
+
+def test_kept_answers_equal_what_rasa_computes():
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    for cls in all_subclasses(Event):
+        assert Event.resolve_by_type(cls.type_name) is rasa_speedups._original_resolve_by_type(cls.type_name)
+    assert Event.resolve_by_type("no_such_event", default=Event) is Event
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+
+    from rasa.engine.graph import GraphSchema, SchemaNode
+
+    def node(*needs: str) -> SchemaNode:
+        return SchemaNode(needs={f"in{i}": n for i, n in enumerate(needs)}, uses=object, constructor_name="create",
+                          fn="run", config={})
+
+    schema = GraphSchema({"a": node(), "b": node("a"), "c": node("b"), "d": node("a")})
+    minimal = schema.minimal_graph_schema(["c"])
+    assert sorted(minimal.nodes) == ["a", "b", "c"]
+    assert schema.minimal_graph_schema(["c"]) is minimal  # computed once
+    assert sorted(schema.minimal_graph_schema().nodes) == sorted(
+        rasa_speedups._original_minimal_graph_schema(schema).nodes)
+
+
+RESPONSES = [
+    {"events": [{"event": "slot", "name": "order_id", "value": "4521"}, {"event": "active_loop", "name": None},
+                {"event": "followup", "name": "action_x"}, {"event": "bot", "text": "hi", "data": {}}],
+     "responses": [{"text": "hello"}]},
+    {"events": [], "responses": []},
+    {},
+    {"events": [{"event": "slot"}]},  # a slot event needs its name
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"name": "x"}]},
+    {"events": [{"event": 7}]},
+    {"events": [{"event": "slot", "name": "x", "value": 1, "timestamp": "yesterday"}]},
+    {"events": "not a list"},
+    {"events": None},
+    {"responses": [{"text": "x"}, "not an object"]},
+    {"events": [{"event": "user", "text": 5}]},
+    {"events": [{"event": "session_started"}, {"event": "action", "name": "action_listen", "policy": None}]},
+]
+
+
+@pytest.mark.parametrize("response", RESPONSES)
+def test_action_responses_are_judged_as_the_full_schema_judges_them(response):
+    import jsonschema
+
+    schema = RemoteAction.action_response_format_spec()
+    expected = best = None
+    try:
+        jsonschema.validate(response, schema)
+        expected = True
+    except ValidationError as error:
+        best = error.message
+    action = RemoteAction("action_anything", None)
+    if expected:
+        assert action._validate_action_result(response) is True
+        assert rasa_speedups._response_checks().quick_valid(response)  # without the full schema
+    else:
+        with pytest.raises(ValidationError) as raised:
+            action._validate_action_result(response)
+        assert raised.value.message.startswith(best)
