@@ -56,15 +56,19 @@ http {{
     least_conn;
 {rasa_servers}
     keepalive 64;
+    # idle kept connections go before Sanic closes them (5 s), never while a request is sent
+    keepalive_timeout 4s;
   }}
   upstream actions {{
     least_conn;
 {action_servers}
     keepalive 64;
+    keepalive_timeout 4s;
   }}
   server {{
     listen 127.0.0.1:{port};
     client_max_body_size 64k;
+    client_body_buffer_size 64k;
     proxy_http_version 1.1;
     proxy_set_header Connection $connection_upgrade;
     proxy_set_header Upgrade $http_upgrade;
@@ -84,6 +88,9 @@ http {{
   server {{
     listen 127.0.0.1:{actions_port};
     client_max_body_size 1m;
+    # Rasa sends the whole conversation with every action call: keep the body in memory
+    # (the 16k default wrote most of them to a temporary file first).
+    client_body_buffer_size 1m;
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_read_timeout 120s;
