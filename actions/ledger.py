@@ -17,6 +17,7 @@ from typing import Optional
 
 from sqlalchemy import JSON, Column, DateTime, Index, String, Text, create_engine
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import declarative_base, sessionmaker
 
 Base = declarative_base()
@@ -101,5 +102,13 @@ def get_sessionmaker(url: Optional[str] = None) -> sessionmaker:
     from actions.config import get_settings
 
     engine = _engine_for(url or get_settings().ledger_url)
-    Base.metadata.create_all(engine)
+    for attempt in range(3):
+        try:
+            Base.metadata.create_all(engine)
+            break
+        except (IntegrityError, ProgrammingError):
+            # Another action server created a table or index at the same moment (PostgreSQL
+            # refuses the second CREATE); the next look finds it and creates what is left.
+            if attempt == 2:
+                raise
     return sessionmaker(bind=engine, future=True, expire_on_commit=False)
