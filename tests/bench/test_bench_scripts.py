@@ -8,10 +8,13 @@ serves in the state each scenario needs.
 
 from __future__ import annotations
 
+import argparse
+import gzip
 import json
 import random
 import re
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,7 @@ from bench.conversations import (
     script,
     validate_pool,
 )
+from bench.run import soak_report
 from tests import processes
 
 ENTRY = {"order_id": "1000042", "email": "bench-c000042@example.com", "customer_id": "cus_bench_000042",
@@ -256,3 +260,44 @@ def test_the_commerce_api_serves_each_pool_in_the_state_its_scenario_needs(seede
         first, second = pool["sessions"]["cancel"][:2]
         wrong = api.post(f"{url}/orders/{first['order_id']}/verify", json={"email": second["email"]}, timeout=5)
         assert wrong.json()["verified"] is False
+
+
+# ------------------------------------------------------------------ the soak's judgement
+
+def _soak_files(tmp_path: Path, redis_mb, rasa_mb, latency_ms, minutes: float = 20.0) -> dict:
+    """A soak's result files: one turn and one resource sample a second, in a steady window."""
+    t0 = 1_700_000_000.0
+    settle, seconds = 90.0, minutes * 60
+    stats.write_samples(tmp_path / "soak.turns.csv.gz",
+                        [stats.Sample(t0 + settle + i, "track/open", latency_ms(i), "") for i in range(int(seconds))])
+    samples = [{"t": t0 + settle + i, "services": {"redis": {"rss_mb": redis_mb(i)}, "rasa": {"rss_mb": rasa_mb(i)}}}
+               for i in range(int(seconds) + 1)]
+    with gzip.open(tmp_path / "soak.resources.json.gz", "wt") as out:
+        json.dump(samples, out)
+    return {"started_at": datetime.fromtimestamp(t0, timezone.utc).isoformat(),
+            "steady": {"window_s": [settle, settle + seconds]}, "overall": {"failed": 0}, "load": {"users": 10},
+            "files": {"raw_turns": "soak.turns.csv.gz"}, "resource_samples_file": "soak.resources.json.gz"}
+
+
+def _soak_args(tmp_path: Path, ttl: int = 300) -> argparse.Namespace:
+    return argparse.Namespace(results=tmp_path, soak_minutes=20.0, soak_tracker_ttl=ttl)
+
+
+def test_the_soak_judges_redis_after_its_conversations_start_to_expire(tmp_path: Path) -> None:
+    # Redis fills for one TTL (300 s), then holds steady: that is retention, not a leak.
+    result = _soak_files(tmp_path, redis_mb=lambda i: 30 + 0.4 * min(i, 330), rasa_mb=lambda i: 2400.0,
+                         latency_ms=lambda i: 100.0)
+    report = soak_report(_soak_args(tmp_path), result)
+    assert report["rss"]["redis"]["warm_after_s"] == 360 and report["rss"]["rasa"]["warm_after_s"] == 60
+    assert report["rss"]["redis"]["growth_pct"] == 0.0
+    assert report["targets"] == {"rss_growth_under_10pct": True, "p95_drift_under_10pct": True,
+                                 "zero_failed_turns": True}
+
+
+def test_the_soak_fails_growth_that_never_stops_and_latency_that_drifts(tmp_path: Path) -> None:
+    result = _soak_files(tmp_path, redis_mb=lambda i: 30.0, rasa_mb=lambda i: 2400 + 0.5 * i,
+                         latency_ms=lambda i: 100.0 + i / 10)
+    report = soak_report(_soak_args(tmp_path), result)
+    assert report["rss"]["rasa"]["growth_pct"] > 10 and report["p95_drift_pct"] > 10
+    assert report["targets"]["rss_growth_under_10pct"] is False
+    assert report["targets"]["p95_drift_under_10pct"] is False
