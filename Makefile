@@ -103,7 +103,7 @@ inspect: $(RASA_VENV)/.installed
 report: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m tools.analytics_report --out-dir .data/reports
 
-# The load benchmark against the production layout (README "Performance"); about 30 minutes.
+# The load benchmark against the production layout (README "Performance"); about 25 minutes.
 # Every knob is a BENCH_* variable: .venv/bench/bin/python -m bench.run --help
 bench: install train $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m bench.run all
