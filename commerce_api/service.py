@@ -33,9 +33,14 @@ def order_not_found(order_id: str) -> ApiError:
     return not_found("order_not_found", "We couldn't find an order with that number.")
 
 
-def load_order(session: Session, *, order_id: str, for_update: bool = False) -> Order:
+def check_order_id(order_id: str) -> None:
+    """A malformed order number is "not found" before it ever reaches SQL."""
     if not ORDER_ID_RE.fullmatch(order_id):
         raise order_not_found(order_id)
+
+
+def load_order(session: Session, *, order_id: str, for_update: bool = False) -> Order:
+    check_order_id(order_id)
     stmt = (
         select(Order)
         .where(Order.id == order_id)
@@ -70,8 +75,7 @@ def get_order(session: Session, *, order_id: str) -> schemas.OrderOut:
 
 
 def verify_customer(session: Session, *, order_id: str, email: str) -> schemas.VerifyOut:
-    if not ORDER_ID_RE.fullmatch(order_id):
-        raise order_not_found(order_id)
+    check_order_id(order_id)
     # Only the customer is needed: one query, not the whole order view.
     customer = session.execute(
         select(Customer.id, Customer.email).join(Order, Order.customer_id == Customer.id).where(Order.id == order_id)
@@ -198,8 +202,7 @@ def _cannot(code: str, status: str, action: str) -> ApiError:
 
 
 def cancel_order(session: Session, *, order_id: str, reason: str | None, now: datetime) -> schemas.CancelOut:
-    if not ORDER_ID_RE.fullmatch(order_id):
-        raise order_not_found(order_id)
+    check_order_id(order_id)
     # Conditional UPDATE: of two concurrent cancellations only one can see status='processing'.
     result = session.execute(
         update(Order)

@@ -13,12 +13,6 @@ from commerce_api.routers.common import IdempotencyKeyHeader, error_responses
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
-def _check_order_id(order_id: str) -> None:
-    # Reject malformed ids before an idempotency key is stored against them.
-    if not service.ORDER_ID_RE.fullmatch(order_id):
-        raise service.order_not_found(order_id)
-
-
 @router.get("/{order_id}", response_model=schemas.OrderOut, responses=error_responses(401, 404))
 def get_order(order_id: str, session: ReadSession) -> schemas.OrderOut:
     return service.get_order(session, order_id=order_id)
@@ -64,7 +58,7 @@ def cancel(
     body: schemas.CancelRequest | None = None,
 ):
     key = idempotency.require_key(idempotency_key)
-    _check_order_id(order_id)
+    service.check_order_id(order_id)  # before an idempotency key is stored against a malformed id
     reason = body.reason if body else None
 
     def work(session: Session) -> tuple[int, bytes]:
@@ -94,7 +88,7 @@ def change_shipping_address(
     idempotency_key: IdempotencyKeyHeader = None,
 ):
     key = idempotency.require_key(idempotency_key)
-    _check_order_id(order_id)
+    service.check_order_id(order_id)  # before an idempotency key is stored against a malformed id
 
     def work(session: Session) -> tuple[int, bytes]:
         out = service.change_shipping_address(session, order_id=order_id, change=body)
