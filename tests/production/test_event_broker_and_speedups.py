@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
+from aiohttp import web
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.brokers.broker import EventBroker
-from rasa.utils.endpoints import read_endpoint_config
+from rasa.engine.graph import GraphSchema, SchemaNode
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 from sqlalchemy import create_engine, text
 
 import shop_channels  # noqa: F401 - installs the speed-ups, as Rasa's channel loading does
 from shop_channels import rasa_speedups
 from shop_stores.event_broker import BatchingSQLEventBroker
+from tests import processes
 from tools.analytics_report import broker_db_url
 
 
@@ -43,9 +49,6 @@ def test_action_responses_are_still_validated():
 
 
 async def test_action_calls_share_one_kept_connection_and_send_the_same_json():
-    from aiohttp import web
-    from rasa.utils.endpoints import EndpointConfig
-
     seen_peers, bodies = [], []
 
     async def webhook(request: web.Request) -> web.Response:
@@ -57,9 +60,8 @@ async def test_action_calls_share_one_kept_connection_and_send_the_same_json():
     app.router.add_post("/webhook", webhook)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    port = processes.free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", token="secret", headers={"X-Shop": "1"})
         payload = {"next_action": "action_x", "tracker": {"events": [{"event": "user", "text": "héllo / \\"}]},
@@ -82,16 +84,11 @@ def test_the_json_sent_to_the_action_server_means_what_rasas_did():
 
 
 def test_kept_answers_equal_what_rasa_computes():
-    from rasa.shared.core.events import Event
-    from rasa.shared.utils.common import all_subclasses
-
     for cls in all_subclasses(Event):
         assert Event.resolve_by_type(cls.type_name) is rasa_speedups._original_resolve_by_type(cls.type_name)
     assert Event.resolve_by_type("no_such_event", default=Event) is Event
     with pytest.raises(ValueError):
         Event.resolve_by_type("no_such_event")
-
-    from rasa.engine.graph import GraphSchema, SchemaNode
 
     def node(*needs: str) -> SchemaNode:
         return SchemaNode(needs={f"in{i}": n for i, n in enumerate(needs)}, uses=object, constructor_name="create",
@@ -126,8 +123,6 @@ RESPONSES = [
 
 @pytest.mark.parametrize("response", RESPONSES)
 def test_action_responses_are_judged_as_the_full_schema_judges_them(response):
-    import jsonschema
-
     schema = RemoteAction.action_response_format_spec()
     expected = best = None
     try:
