@@ -22,7 +22,9 @@ POSTAL_CODE_PATTERNS: dict[str, re.Pattern[str]] = {
 SUPPORTED_COUNTRIES = tuple(sorted(POSTAL_CODE_PATTERNS))
 
 STREET_MIN, STREET_MAX = 3, 120
+ADDRESS2_MAX = 120
 CITY_MIN, CITY_MAX = 2, 80
+STATE_MAX = 80
 NAME_MIN, NAME_MAX = 1, 120
 
 
@@ -33,6 +35,8 @@ class Address:
     city: str
     postal_code: str
     country: str
+    address2: str | None = None
+    state: str | None = None
 
 
 class AddressValidationError(ValueError):
@@ -51,14 +55,37 @@ def _clean(value: str) -> str:
     return " ".join(value.split())  # trim and collapse runs of whitespace
 
 
-def validate_address(*, name: str, street: str, city: str, postal_code: str, country: str) -> Address:
-    """Return the normalized address or raise AddressValidationError listing each bad field."""
+def _optional(value: str | None) -> str | None:
+    cleaned = _clean(value) if value is not None else ""
+    return cleaned or None
+
+
+def validate_address(
+    *,
+    name: str,
+    street: str,
+    city: str,
+    postal_code: str,
+    country: str,
+    address2: str | None = None,
+    state: str | None = None,
+) -> Address:
+    """Return the normalized address or raise AddressValidationError listing each bad field.
+
+    address2 and state are optional: blank means none. A state of up to three letters is a code ("or",
+    "NSW") and is upper-cased.
+    """
     problems: dict[str, str] = {}
     raw = {"name": name, "street": street, "city": city, "postal_code": postal_code, "country": country}
+    raw.update({k: v for k, v in (("address2", address2), ("state", state)) if v is not None})
     for field, value in raw.items():
         if _has_control_chars(value):
             problems[field] = "must not contain control characters"
     name, street, city = _clean(name), _clean(street), _clean(city)
+    address2 = _optional(address2)
+    state = _optional(state)
+    if state is not None and len(state) <= 3 and state.isascii() and state.isalpha():
+        state = state.upper()
     country = country.strip().upper()
     postal_code = _clean(postal_code).upper()
 
@@ -71,6 +98,10 @@ def validate_address(*, name: str, street: str, city: str, postal_code: str, cou
             problems["street"] = "must contain a street name"
     if "city" not in problems and not CITY_MIN <= len(city) <= CITY_MAX:
         problems["city"] = f"must be {CITY_MIN}-{CITY_MAX} characters"
+    if "address2" not in problems and address2 is not None and len(address2) > ADDRESS2_MAX:
+        problems["address2"] = f"must be at most {ADDRESS2_MAX} characters"
+    if "state" not in problems and state is not None and len(state) > STATE_MAX:
+        problems["state"] = f"must be at most {STATE_MAX} characters"
     if "country" not in problems and country not in POSTAL_CODE_PATTERNS:
         problems["country"] = f"must be one of {', '.join(SUPPORTED_COUNTRIES)}"
     if "postal_code" not in problems:
@@ -81,4 +112,12 @@ def validate_address(*, name: str, street: str, city: str, postal_code: str, cou
             problems["postal_code"] = f"is not a valid postal code for {country}"
     if problems:
         raise AddressValidationError(problems)
-    return Address(name=name, street=street, city=city, postal_code=postal_code, country=country)
+    return Address(
+        name=name,
+        street=street,
+        city=city,
+        postal_code=postal_code,
+        country=country,
+        address2=address2,
+        state=state,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,28 +12,35 @@ from commerce_api import __version__
 from commerce_api.db import Database
 from commerce_api.deps import require_token
 from commerce_api.errors import install_error_handlers
-from commerce_api.routers import health, orders, returns, tracking
+from commerce_api.routers import customers, health, orders, policy, products, returns, tracking
 from commerce_api.seed import seed_on_start
 from commerce_api.settings import Settings
 from commerce_api.telemetry import instrument
 
+log = logging.getLogger(__name__)
+
 DESCRIPTION = (
-    "Reference commerce backend (orders, returns, shipping) for the support assistant. "
+    "Reference commerce backend (orders, customers, returns, shipping, products, policy) for the support "
+    "assistant; docs/commerce-api.md is the contract for a shop implementing it. "
     "All routes except /health need `Authorization: Bearer <token>`; writes need an `Idempotency-Key` header. "
     'Errors are always `{"error": {"code", "message", ...}}`.'
 )
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
-    """Build the app. Nothing touches the database until startup (schema + seed) or the first request."""
+    """Build the app. Nothing touches the database until startup (migrations + seed) or the first request."""
     settings = settings or Settings.from_env()
     owns_database = database is None
     db = database or Database(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        db.create_schema()
-        seed_on_start(database=db, mode=settings.seed_on_start)
+        # The schema at the head revision before serving (under a lock: replicas starting together apply
+        # each revision once; a database ahead of this release stops the start here).
+        applied = db.migrate()
+        if applied:
+            log.info("commerce database migrated: %s", ", ".join(applied))
+        seed_on_start(database=db, mode=settings.seed_on_start, shop=settings.shop, shops_dir=settings.shops_dir)
         yield
         if owns_database:
             db.dispose()
@@ -47,4 +55,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(orders.router, dependencies=protected)
     app.include_router(returns.router, dependencies=protected)
     app.include_router(tracking.router, dependencies=protected)
+    app.include_router(customers.router, dependencies=protected)
+    app.include_router(policy.router, dependencies=protected)
+    app.include_router(products.router, dependencies=protected)
     return app

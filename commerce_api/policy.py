@@ -1,11 +1,47 @@
-"""Return-policy rules: 30 days (configurable) from delivery, final-sale items excluded, one return per item."""
+"""Return-policy rules and the shop's policy.
+
+The rules (pure functions): a window (RETURN_WINDOW_DAYS, 30 by default) from delivery, final-sale items
+excluded, one return per item. The shop's policy (`ShopPolicy`) is data of the seeded shop: where refunds
+may go, how long they take, and which order statuses allow cancelling or re-addressing.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-REFUND_METHODS = ("original_payment", "store_credit")
+REFUND_METHODS = ("original_payment", "store_credit", "gift_card")  # every destination the contract knows
+
+
+@dataclass(frozen=True)
+class RefundDays:
+    """Business days from the warehouse receiving the item to the refund reaching its destination."""
+
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class ShopPolicy:
+    shop: str
+    refund_methods: tuple[str, ...]
+    refund_days: dict[str, RefundDays]
+    cancellable_statuses: tuple[str, ...] = ("processing",)
+    address_change_statuses: tuple[str, ...] = ("processing",)
+    currency: str = "USD"
+
+    def allows(self, refund_method: str) -> bool:
+        return refund_method in self.refund_methods
+
+
+# The demo shop's policy (ARCHITECTURE.md): refunds to the original payment method or as store credit.
+# It is also what an API with no seeded policy row answers, which is how the API behaved before policies
+# were data.
+DEMO_POLICY = ShopPolicy(
+    shop="demo",
+    refund_methods=("original_payment", "store_credit"),
+    refund_days={"original_payment": RefundDays(5, 10), "store_credit": RefundDays(5, 10)},
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +66,7 @@ def evaluate_return(
     already_returned: bool,
     today: date,
     window_days: int,
+    refund_methods: tuple[str, ...] = DEMO_POLICY.refund_methods,
 ) -> Eligibility:
     """Decide whether an item can be returned today. Checks run from most to least permanent reason."""
     deadline = return_deadline(delivered_at=delivered_at, window_days=window_days)
@@ -55,5 +92,5 @@ def evaluate_return(
         None,
         f"This item can be returned until {deadline.isoformat()}.",
         deadline,
-        REFUND_METHODS,
+        refund_methods,
     )

@@ -1,25 +1,43 @@
-"""Pydantic request/response bodies of the API (kept separate from the database tables)."""
+"""Pydantic request/response bodies of the API (kept separate from the database tables).
+
+docs/commerce-api.md describes every field for a shop that implements the same contract.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from commerce_api.ids import (
+    ITEM_ID_PATTERN,
+    ORDER_ID_PATTERN,
+    PAYMENT_METHOD_ID_PATTERN,
+)
 
 ReturnReason = Literal["wrong_size", "damaged", "not_as_described", "changed_mind", "arrived_late", "other"]
-RefundMethod = Literal["original_payment", "store_credit"]
+RefundMethod = Literal["original_payment", "store_credit", "gift_card"]
+OrderStatus = Literal["processing", "shipped", "delivered", "cancelled"]
+PaymentKind = Literal["card", "paypal", "gift_card"]
 IneligibleReason = Literal[
     "outside_return_window", "final_sale", "not_delivered", "already_returned", "order_cancelled"
 ]
+MAX_RETURN_ITEMS = 20
 
-ORDER_ID_PATTERN = r"^[0-9]{1,12}$"
-ITEM_ID_PATTERN = r"^[0-9]{1,12}-[0-9]{1,4}$"
+ItemId = Annotated[str, StringConstraints(pattern=ITEM_ID_PATTERN)]
+Money = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", examples=["89.00"])]
 
 
 def _no_control_chars(value: str) -> str:
     # NUL and other control characters are never meaningful here and PostgreSQL rejects NUL in text.
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise ValueError("must not contain control characters")
+    return value
+
+
+def _no_control_chars_but_whitespace(value: str) -> str:
+    # Tabs and line breaks are whitespace that normalization trims or collapses; other controls are refused.
+    _no_control_chars(value.translate({ord("\t"): " ", ord("\n"): " ", ord("\r"): " "}))
     return value
 
 
@@ -30,11 +48,72 @@ class VerifyRequest(BaseModel):
     email: str = Field(max_length=320)
 
 
+class CustomerVerifyByEmail(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"email": "jane.doe@example.com"}]})
+
+    email: str = Field(min_length=1, max_length=320)
+
+    @field_validator("email")
+    @classmethod
+    def email_has_no_control_chars(cls, value: str) -> str:
+        return _no_control_chars_but_whitespace(value)
+
+
+class CustomerVerifyByName(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Jane Doe", "postal_code": "97201"}]}
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    postal_code: str = Field(min_length=1, max_length=32)
+
+    @field_validator("name", "postal_code")
+    @classmethod
+    def has_no_control_chars(cls, value: str) -> str:
+        return _no_control_chars_but_whitespace(value)
+
+
+CustomerVerifyRequest = CustomerVerifyByEmail | CustomerVerifyByName
+
+
 class ReturnCreate(BaseModel):
     order_id: str = Field(pattern=ORDER_ID_PATTERN)
-    item_id: str = Field(pattern=ITEM_ID_PATTERN)
+    item_ids: list[ItemId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_RETURN_ITEMS,
+        description="The items to return, 1-20 distinct ids of this order. Give this or item_id.",
+    )
+    item_id: str | None = Field(
+        default=None, pattern=ITEM_ID_PATTERN, description="One item to return (the original shape of this call)."
+    )
     reason: ReturnReason
     refund_method: RefundMethod
+    gift_card_id: str | None = Field(
+        default=None,
+        pattern=PAYMENT_METHOD_ID_PATTERN,
+        description="Required with refund_method gift_card (one of the order's customer's gift cards); else absent.",
+    )
+
+    @model_validator(mode="after")
+    def one_item_shape_and_gift_card(self) -> ReturnCreate:
+        if (self.item_ids is None) == (self.item_id is None):
+            raise ValueError("give either item_ids or item_id")
+        if self.item_ids is not None and len(set(self.item_ids)) != len(self.item_ids):
+            raise ValueError("item_ids must be distinct")
+        if self.refund_method == "gift_card" and self.gift_card_id is None:
+            raise ValueError("gift_card_id is required when refund_method is gift_card")
+        if self.refund_method != "gift_card" and self.gift_card_id is not None:
+            raise ValueError("gift_card_id is only allowed when refund_method is gift_card")
+        return self
+
+    @property
+    def requested_items(self) -> list[str]:
+        return list(self.item_ids) if self.item_ids is not None else [self.item_id or ""]
+
+    def fingerprint_payload(self) -> dict[str, object]:
+        # Absent fields left out, so a retry of the original single-item shape hashes as it always did.
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 class CancelRequest(BaseModel):
@@ -50,7 +129,9 @@ class AddressChange(BaseModel):
     # Lengths here only bound the payload; the real rules live in commerce_api.addresses.
     name: str | None = Field(default=None, max_length=1000)
     street: str = Field(max_length=1000)
+    address2: str | None = Field(default=None, max_length=1000, description="Apartment, suite, unit (optional).")
     city: str = Field(max_length=1000)
+    state: str | None = Field(default=None, max_length=1000, description="State, province or region (optional).")
     postal_code: str = Field(max_length=1000)
     country: str = Field(max_length=1000)
 
@@ -67,23 +148,29 @@ class CustomerOut(BaseModel):
 class ItemOut(BaseModel):
     item_id: str
     name: str
+    product_id: str | None
+    variant_id: str | None
+    options: dict[str, str]
     size: str | None
-    price: str
+    price: Money
     final_sale: bool
     return_status: str | None
     return_id: str | None
 
 
 class PaymentOut(BaseModel):
-    method: Literal["card", "paypal"]
+    method: PaymentKind
     brand: str
     last4: str | None
+    payment_method_id: str | None
 
 
 class AddressOut(BaseModel):
     name: str
     street: str
+    address2: str | None
     city: str
+    state: str | None
     postal_code: str
     country: str
 
@@ -95,14 +182,14 @@ class ShipmentOut(BaseModel):
 
 class OrderRefundOut(BaseModel):
     status: Literal["pending", "refunded"]
-    amount: str
+    amount: Money
     method: str
     refunded_at: str | None
 
 
 class OrderOut(BaseModel):
     order_id: str
-    status: Literal["processing", "shipped", "delivered", "cancelled"]
+    status: OrderStatus
     placed_at: str
     shipped_at: str | None
     delivered_at: str | None
@@ -110,12 +197,16 @@ class OrderOut(BaseModel):
     expected_ship_date: str | None
     customer: CustomerOut
     items: list[ItemOut]
-    total: str
+    total: Money
     currency: str
     payment: PaymentOut
     shipping_address: AddressOut
     shipment: ShipmentOut | None
     refund: OrderRefundOut | None
+
+
+class OrderList(BaseModel):
+    orders: list[OrderOut]
 
 
 class VerifyOut(BaseModel):
@@ -125,24 +216,48 @@ class VerifyOut(BaseModel):
     customer_id: str | None = Field(default=None, description="Present only when verified is true.")
 
 
+class PaymentMethodOut(BaseModel):
+    payment_method_id: str
+    method: PaymentKind
+    brand: str | None
+    last4: str | None
+    balance: Money | None = Field(description="Remaining balance of a gift card; null for other methods.")
+
+
+class CustomerDetailOut(BaseModel):
+    id: str
+    name: str
+    email: str
+    default_address: AddressOut | None = Field(description="Null when the shop has no address on file.")
+    payment_methods: list[PaymentMethodOut]
+
+
 class EligibilityOut(BaseModel):
     eligible: bool
     reason: IneligibleReason | None
     message: str
-    refund_amount: str
+    refund_amount: Money
     currency: str
     deadline: str | None
     refund_methods: list[RefundMethod]
 
 
+class ReturnItemOut(BaseModel):
+    item_id: str
+    name: str
+    refund_amount: Money
+
+
 class ReturnOut(BaseModel):
     return_id: str
     order_id: str
-    item_id: str
-    item_name: str
+    item_id: str = Field(description="The first returned item (kept from the single-item shape).")
+    item_name: str = Field(description="The first returned item's name.")
+    items: list[ReturnItemOut]
     reason: ReturnReason
     refund_method: RefundMethod
-    refund_amount: str
+    gift_card_id: str | None
+    refund_amount: Money = Field(description="The total of every returned item.")
     currency: str
     status: str
     refund_status: Literal["pending", "refunded"]
@@ -157,7 +272,7 @@ class ReturnList(BaseModel):
 
 class CancelRefundOut(BaseModel):
     status: Literal["pending", "refunded"]
-    amount: str
+    amount: Money
     method: str
 
 
@@ -193,6 +308,38 @@ class TrackingOut(BaseModel):
     last_scan: ScanOut | None
     estimated_delivery: str | None
     events: list[TrackingEventOut]
+
+
+class RefundDaysOut(BaseModel):
+    min: int = Field(ge=0, description="Fewest business days until the refund arrives.")
+    max: int = Field(ge=0, description="Most business days until the refund arrives.")
+
+
+class PolicyOut(BaseModel):
+    shop: str
+    return_window_days: int
+    refund_methods: list[RefundMethod]
+    refund_days: dict[str, RefundDaysOut]
+    cancellable_statuses: list[OrderStatus]
+    address_change_statuses: list[OrderStatus]
+    currency: str
+
+
+class VariantOut(BaseModel):
+    variant_id: str
+    options: dict[str, str]
+    available: bool
+    price: Money
+
+
+class ProductOut(BaseModel):
+    product_id: str
+    name: str
+    variants: list[VariantOut]
+
+
+class ProductList(BaseModel):
+    products: list[ProductOut]
 
 
 class HealthOut(BaseModel):

@@ -2,18 +2,59 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from commerce_api import schemas
 from commerce_api.formatting import iso_date, iso_time, money
-from commerce_api.models import Order, Return, Shipment
+from commerce_api.models import Customer, Order, OrderItem, PaymentMethod, Product, Return, Shipment
+from commerce_api.policy import ShopPolicy
 
 
 def address_of(order: Order) -> schemas.AddressOut:
     return schemas.AddressOut(
         name=order.ship_name,
         street=order.ship_street,
+        address2=order.ship_address2,
         city=order.ship_city,
+        state=order.ship_state,
         postal_code=order.ship_postal_code,
         country=order.ship_country,
+    )
+
+
+def default_address_of(customer: Customer) -> schemas.AddressOut | None:
+    if not (customer.address_street and customer.address_city and customer.address_country):
+        return None
+    return schemas.AddressOut(
+        name=customer.name,
+        street=customer.address_street,
+        address2=customer.address_line2,
+        city=customer.address_city,
+        state=customer.address_state,
+        postal_code=customer.address_postal_code or "",
+        country=customer.address_country,
+    )
+
+
+def _options(raw: Any) -> dict[str, str]:
+    # Rows written by older code or bulk loaders may hold NULL; option values are always strings on the wire.
+    return {str(k): str(v) for k, v in (raw or {}).items()}
+
+
+def item_view(item: OrderItem) -> schemas.ItemOut:
+    options = _options(item.options)
+    line = item.return_line
+    return schemas.ItemOut(
+        item_id=item.id,
+        name=item.name,
+        product_id=item.product_id,
+        variant_id=item.variant_id,
+        options=options,
+        size=options.get("size", item.size),
+        price=money(item.price_cents),
+        final_sale=item.final_sale,
+        return_status=line.ret.status if line else None,
+        return_id=line.return_id if line else None,
     )
 
 
@@ -38,24 +79,14 @@ def order_view(order: Order) -> schemas.OrderOut:
         cancelled_at=iso_time(order.cancelled_at),
         expected_ship_date=iso_date(order.expected_ship_date),
         customer=schemas.CustomerOut(id=order.customer.id, name=order.customer.name, email=order.customer.email),
-        items=[
-            schemas.ItemOut(
-                item_id=item.id,
-                name=item.name,
-                size=item.size,
-                price=money(item.price_cents),
-                final_sale=item.final_sale,
-                return_status=item.return_request.status if item.return_request else None,
-                return_id=item.return_request.id if item.return_request else None,
-            )
-            for item in order.items
-        ],
+        items=[item_view(item) for item in order.items],
         total=money(order.total_cents),
         currency=order.currency,
         payment=schemas.PaymentOut(
             method=order.payment_method,  # type: ignore[arg-type]
             brand=order.payment_brand,
             last4=order.payment_last4,
+            payment_method_id=order.payment_method_id,
         ),
         shipping_address=address_of(order),
         shipment=shipment,
@@ -63,16 +94,44 @@ def order_view(order: Order) -> schemas.OrderOut:
     )
 
 
-def return_view(ret: Return) -> schemas.ReturnOut:
+def payment_method_view(method: PaymentMethod) -> schemas.PaymentMethodOut:
+    return schemas.PaymentMethodOut(
+        payment_method_id=method.id,
+        method=method.method,  # type: ignore[arg-type]
+        brand=method.brand,
+        last4=method.last4,
+        balance=money(method.balance_cents)
+        if method.method == "gift_card" and method.balance_cents is not None
+        else None,
+    )
+
+
+def customer_view(customer: Customer) -> schemas.CustomerDetailOut:
+    return schemas.CustomerDetailOut(
+        id=customer.id,
+        name=customer.name,
+        email=customer.email,
+        default_address=default_address_of(customer),
+        payment_methods=[payment_method_view(m) for m in customer.payment_methods],
+    )
+
+
+def return_view(ret: Return, *, currency: str) -> schemas.ReturnOut:
+    items = [
+        schemas.ReturnItemOut(item_id=line.item_id, name=line.item.name, refund_amount=money(line.refund_amount_cents))
+        for line in ret.lines
+    ]
     return schemas.ReturnOut(
         return_id=ret.id,
         order_id=ret.order_id,
-        item_id=ret.item_id,
-        item_name=ret.item.name,
+        item_id=items[0].item_id,
+        item_name=items[0].name,
+        items=items,
         reason=ret.reason,  # type: ignore[arg-type]
         refund_method=ret.refund_method,  # type: ignore[arg-type]
+        gift_card_id=ret.gift_card_id,
         refund_amount=money(ret.refund_amount_cents),
-        currency="USD",
+        currency=currency,
         status=ret.status,
         refund_status=ret.refund_status,  # type: ignore[arg-type]
         label_reference=ret.label_reference,
@@ -94,4 +153,33 @@ def tracking_view(shipment: Shipment) -> schemas.TrackingOut:
         last_scan=last_scan,
         estimated_delivery=iso_date(shipment.estimated_delivery),
         events=events,
+    )
+
+
+def policy_view(policy: ShopPolicy, *, return_window_days: int) -> schemas.PolicyOut:
+    return schemas.PolicyOut(
+        shop=policy.shop,
+        return_window_days=return_window_days,
+        refund_methods=list(policy.refund_methods),  # type: ignore[arg-type]
+        refund_days={
+            method: schemas.RefundDaysOut(min=days.min, max=days.max)
+            for method, days in policy.refund_days.items()
+            if method in policy.refund_methods
+        },
+        cancellable_statuses=list(policy.cancellable_statuses),  # type: ignore[arg-type]
+        address_change_statuses=list(policy.address_change_statuses),  # type: ignore[arg-type]
+        currency=policy.currency,
+    )
+
+
+def product_view(product: Product) -> schemas.ProductOut:
+    return schemas.ProductOut(
+        product_id=product.id,
+        name=product.name,
+        variants=[
+            schemas.VariantOut(
+                variant_id=v.id, options=_options(v.options), available=v.available, price=money(v.price_cents)
+            )
+            for v in product.variants
+        ],
     )

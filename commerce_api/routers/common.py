@@ -1,11 +1,15 @@
-"""Pieces shared by the write endpoints: the Idempotency-Key header and documented error responses."""
+"""Pieces shared by the routers: the Idempotency-Key and X-Client-Key headers, documented error responses."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Depends, Header, Request
 
+from commerce_api import attempts
+from commerce_api.deps import SettingsDep
+from commerce_api.ids import CLIENT_KEY_PATTERN
 from commerce_api.schemas import ErrorResponse
 
 IdempotencyKeyHeader = Annotated[
@@ -16,6 +20,47 @@ IdempotencyKeyHeader = Annotated[
     ),
 ]
 
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds until another attempt can be made.", "schema": {"type": "integer"}}
+}
+
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ErrorResponse} for status in statuses}
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        responses[status] = {"model": ErrorResponse}
+        if status == 429:
+            responses[status]["headers"] = _RETRY_AFTER
+    return responses
+
+
+def client_subject(
+    request: Request,
+    x_client_key: Annotated[
+        str | None,
+        Header(
+            alias="X-Client-Key",
+            pattern=CLIENT_KEY_PATTERN,
+            description=(
+                "Opaque id of the end client (e.g. the conversation's customer session), 1-128 printable "
+                "ASCII characters. Failed verifications are also limited per client; without this header "
+                "every request from the same address shares one anonymous client."
+            ),
+        ),
+    ] = None,
+) -> attempts.Subject:
+    if x_client_key is not None:
+        return attempts.Subject("client", f"key:{x_client_key}")
+    return attempts.Subject("client", f"anonymous:{request.client.host if request.client else 'unknown'}")
+
+
+def verify_limits(settings: SettingsDep) -> attempts.Limits:
+    return attempts.Limits(
+        per_target=settings.verify_max_failures,
+        per_client=settings.verify_max_failures_per_client,
+        window=timedelta(seconds=settings.verify_window_seconds),
+    )
+
+
+ClientSubject = Annotated[attempts.Subject, Depends(client_subject)]
+VerifyLimits = Annotated[attempts.Limits, Depends(verify_limits)]

@@ -1,4 +1,4 @@
-"""Return endpoints: start a return (idempotent), list an order's returns, fetch one return."""
+"""Return endpoints: start a return of one or more items (idempotent), list an order's returns, fetch one."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
-from commerce_api import idempotency, schemas, service
+from commerce_api import idempotency, schemas
 from commerce_api.deps import DatabaseDep, ReadSession, SettingsDep
 from commerce_api.formatting import utcnow
 from commerce_api.routers.common import IdempotencyKeyHeader, error_responses
+from commerce_api.services import returns
 
 router = APIRouter(prefix="/returns", tags=["returns"])
 
@@ -20,6 +21,10 @@ router = APIRouter(prefix="/returns", tags=["returns"])
     status_code=201,
     response_model=schemas.ReturnOut,
     responses=error_responses(400, 401, 404, 409, 422),
+    description=(
+        "Start one return for 1-20 items of one order: every item must be eligible or nothing is created "
+        "(409 names the item). Give item_ids, or item_id for a single item."
+    ),
 )
 def create_return(
     body: schemas.ReturnCreate,
@@ -31,7 +36,9 @@ def create_return(
     key = idempotency.require_key(idempotency_key)
 
     def work(session: Session) -> tuple[int, bytes]:
-        out = service.create_return(session, request=body, now=utcnow(), window_days=settings.return_window_days)
+        out = returns.create_return(
+            session=session, request=body, now=utcnow(), window_days=settings.return_window_days
+        )
         return 201, out.model_dump_json().encode("utf-8")
 
     return idempotency.execute(
@@ -39,16 +46,16 @@ def create_return(
         key=key,
         method="POST",
         route=request.scope["path"],
-        request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
+        request_hash=idempotency.fingerprint(body.fingerprint_payload()),
         work=work,
     )
 
 
 @router.get("", response_model=schemas.ReturnList, responses=error_responses(401, 404, 422))
 def list_returns(order_id: Annotated[str, Query(max_length=64)], session: ReadSession) -> schemas.ReturnList:
-    return service.list_returns(session, order_id=order_id)
+    return returns.list_returns(session=session, order_id=order_id)
 
 
 @router.get("/{return_id}", response_model=schemas.ReturnOut, responses=error_responses(401, 404))
 def get_return(return_id: str, session: ReadSession) -> schemas.ReturnOut:
-    return service.get_return(session, return_id=return_id)
+    return returns.get_return(session=session, return_id=return_id)

@@ -15,9 +15,12 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from psycopg import sql
+from sqlalchemy import delete, select
 
 from commerce_api.app import create_app
 from commerce_api.db import Database
+from commerce_api.formatting import utcnow
+from commerce_api.models import ShopPolicyRow, VerifyFailure
 from commerce_api.seed import reset
 from commerce_api.settings import Settings
 
@@ -73,6 +76,35 @@ def settings(db_url: str) -> Settings:
 def seeded(database: Database) -> Database:
     reset(database=database)
     return database
+
+
+@pytest.fixture
+def tau(database: Database) -> Database:
+    """The τ-bench shop, seeded once and kept while tests only read it (fresh verification counters)."""
+    with database.transaction() as session:
+        shop = session.scalar(select(ShopPolicyRow.shop))
+        if shop == "tau-retail" and database.url not in _TAU_DIRTY:
+            session.execute(delete(VerifyFailure))
+            return database
+    reset(database=database, shop="tau-retail", now=utcnow())
+    _TAU_DIRTY.discard(database.url)
+    return database
+
+
+_TAU_DIRTY: set[str] = set()
+
+
+@pytest.fixture
+def tau_fresh(tau: Database) -> Iterator[Database]:
+    """The τ-bench shop for a test that writes to it: reseeded before the next τ test."""
+    yield tau
+    _TAU_DIRTY.add(tau.url)
+
+
+@pytest.fixture
+def tau_client(tau: Database, settings: Settings) -> Iterator[TestClient]:
+    with make_client(settings, tau) as test_client:
+        yield test_client
 
 
 def make_client(settings: Settings, database: Database) -> TestClient:

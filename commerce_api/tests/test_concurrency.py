@@ -68,3 +68,38 @@ def test_racing_duplicates_with_the_same_key(live_server: str) -> None:
     assert sum(1 for r in created if "idempotent-replayed" not in r.headers) == 1
     with httpx.Client(base_url=live_server, headers=AUTH) as http:
         assert len(http.get("/returns", params={"order_id": "4521"}).json()["returns"]) == 1
+
+
+def test_racing_multi_item_returns_share_no_item(live_server: str) -> None:
+    # Every racer wants 4521-2, half of them together with 4521-1: whoever wins, no item is returned twice.
+    single = {k: v for k, v in BODY.items() if k != "item_id"}
+    bodies = [{**single, "item_ids": ["4521-1", "4521-2"] if i % 2 else ["4521-2"]} for i in range(RACERS)]
+    responses = _race(
+        live_server, [("POST", "/returns", body, {"Idempotency-Key": f"multi-{i}"}) for i, body in enumerate(bodies)]
+    )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 409: RACERS - 1}, [r.text for r in responses]
+    with httpx.Client(base_url=live_server, headers=AUTH) as http:
+        returned = [i["item_id"] for r in http.get("/returns", params={"order_id": "4521"}).json()["returns"]
+                    for i in r["items"]]  # fmt: skip
+    assert sorted(returned) in (["4521-2"], ["4521-1", "4521-2"])
+    for r, body in zip(responses, bodies, strict=True):
+        if r.status_code == 409:  # the loser names the first of its items the winner took
+            first_taken = next(item for item in body["item_ids"] if item in returned)
+            assert (r.json()["error"]["reason"], r.json()["error"]["item_id"]) == ("already_returned", first_taken)
+
+
+def test_racing_wrong_guesses_never_exceed_the_limit(live_server: str) -> None:
+    # Twelve wrong emails at once from twelve clients: exactly five are judged, the rest are refused.
+    guesses = 12
+    responses = _race(
+        live_server,
+        [
+            ("POST", "/orders/4521/verify", {"email": f"guess{i}@example.com"}, {"X-Client-Key": f"racer-{i}"})
+            for i in range(guesses)
+        ],
+    )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {200: 5, 429: guesses - 5}, [r.text for r in responses]
+    assert all(r.json() == {"verified": False} for r in responses if r.status_code == 200)
+    assert all("retry-after" in r.headers for r in responses if r.status_code == 429)

@@ -8,10 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from commerce_api import idempotency, service
+from commerce_api import idempotency
 from commerce_api.db import Database
 from commerce_api.formatting import utcnow
 from commerce_api.models import IdempotencyKey
+from commerce_api.services import orders
 from commerce_api.settings import Settings
 from commerce_api.tests.conftest import assert_error, make_client, post_return
 
@@ -138,16 +139,16 @@ def test_business_error_is_stored_and_replayed(client: TestClient) -> None:
 
 
 def test_crash_releases_the_claim(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = service.cancel_order
+    real = orders.cancel_order
 
     def boom(*args, **kwargs):
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(service, "cancel_order", boom)
+    monkeypatch.setattr(orders, "cancel_order", boom)
     crashed = client.post("/orders/4522/cancel", headers={"Idempotency-Key": "crash"})
     assert_error(crashed, 500, "internal_error")
     assert "Traceback" not in crashed.text and "simulated" not in crashed.text
-    monkeypatch.setattr(service, "cancel_order", real)
+    monkeypatch.setattr(orders, "cancel_order", real)
     retry = client.post("/orders/4522/cancel", headers={"Idempotency-Key": "crash"})
     assert retry.status_code == 200 and "idempotent-replayed" not in retry.headers
 

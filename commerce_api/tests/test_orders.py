@@ -33,6 +33,9 @@ def test_delivered_order_4521(client: TestClient) -> None:
         {
             "item_id": "4521-1",
             "name": "Blue Denim Jacket",
+            "product_id": "denim-jacket",
+            "variant_id": "denim-jacket-m",
+            "options": {"size": "M"},
             "size": "M",
             "price": "89.00",
             "final_sale": False,
@@ -42,6 +45,9 @@ def test_delivered_order_4521(client: TestClient) -> None:
         {
             "item_id": "4521-2",
             "name": "Striped Scarf",
+            "product_id": "striped-scarf",
+            "variant_id": "striped-scarf-one",
+            "options": {},
             "size": None,
             "price": "19.00",
             "final_sale": False,
@@ -50,11 +56,18 @@ def test_delivered_order_4521(client: TestClient) -> None:
         },
     ]
     assert order["total"] == "108.00" and order["currency"] == "USD"
-    assert order["payment"] == {"method": "card", "brand": "Visa", "last4": "4242"}
+    assert order["payment"] == {
+        "method": "card",
+        "brand": "Visa",
+        "last4": "4242",
+        "payment_method_id": "pm_jane_visa_4242",
+    }
     assert order["shipping_address"] == {
         "name": "Jane Doe",
         "street": "12 Harbour Lane",
+        "address2": None,
         "city": "Portland",
+        "state": "OR",
         "postal_code": "97201",
         "country": "US",
     }
@@ -75,14 +88,24 @@ def test_shipped_order_4523(client: TestClient) -> None:
     order = client.get("/orders/4523").json()
     assert order["status"] == "shipped" and order["delivered_at"] is None
     assert order["shipment"] == {"carrier": "UPS", "tracking_number": "1Z999AA10123456784"}
-    assert order["payment"] == {"method": "card", "brand": "Mastercard", "last4": "5454"}
+    assert order["payment"] == {
+        "method": "card",
+        "brand": "Mastercard",
+        "last4": "5454",
+        "payment_method_id": "pm_jane_mastercard_5454",
+    }
     assert 0 < _age_days(order["shipped_at"]) < 2
 
 
 def test_sam_lee_orders(client: TestClient) -> None:
     o4524 = client.get("/orders/4524").json()
     assert o4524["customer"]["id"] == "cus_sam_lee"
-    assert o4524["payment"] == {"method": "paypal", "brand": "PayPal", "last4": None}
+    assert o4524["payment"] == {
+        "method": "paypal",
+        "brand": "PayPal",
+        "last4": None,
+        "payment_method_id": "pm_sam_paypal",
+    }
     assert round(_age_days(o4524["delivered_at"])) == 45
     assert o4524["shipping_address"]["city"] == "Austin"
 
@@ -98,7 +121,12 @@ def test_sam_lee_orders(client: TestClient) -> None:
         ("4526-1", True, "L"),
         ("4526-2", False, "32"),
     ]
-    assert o4526["payment"] == {"method": "card", "brand": "Amex", "last4": "0005"}
+    assert o4526["payment"] == {
+        "method": "card",
+        "brand": "Amex",
+        "last4": "0005",
+        "payment_method_id": "pm_sam_amex_0005",
+    }
     assert o4526["total"] == "103.00"
 
 
@@ -122,8 +150,15 @@ def test_verify_mismatch_never_echoes_real_email(client: TestClient, email: str)
     assert "jane" not in response.text.lower()
 
 
-def test_verify_unknown_order_is_404(client: TestClient) -> None:
-    assert_error(client.post("/orders/9999/verify", json={"email": "a@b.c"}), 404, "order_not_found")
+def test_verify_unknown_order_answers_like_a_wrong_email(client: TestClient) -> None:
+    # A 404 here would let anyone enumerate order numbers.
+    unknown = client.post("/orders/9999/verify", json={"email": "jane.doe@example.com"})
+    wrong = client.post("/orders/4521/verify", json={"email": "someone@example.com"})
+    assert (unknown.status_code, unknown.content) == (wrong.status_code, wrong.content) == (200, b'{"verified":false}')
+
+
+def test_verify_malformed_order_is_404(client: TestClient) -> None:
+    assert_error(client.post("/orders/45%2021/verify", json={"email": "a@b.c"}), 404, "order_not_found")
 
 
 def test_verify_missing_email_is_422(client: TestClient) -> None:

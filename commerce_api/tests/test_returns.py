@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from commerce_api.db import Database
 from commerce_api.formatting import utcnow
-from commerce_api.service import receive_return
+from commerce_api.services.returns import receive_return
 from commerce_api.tests.conftest import assert_error, post_return
 
 
@@ -90,8 +90,10 @@ def test_create_return(client: TestClient) -> None:
         "order_id": "4521",
         "item_id": "4521-1",
         "item_name": "Blue Denim Jacket",
+        "items": [{"item_id": "4521-1", "name": "Blue Denim Jacket", "refund_amount": "89.00"}],
         "reason": "damaged",
         "refund_method": "store_credit",
+        "gift_card_id": None,
         "refund_amount": "89.00",
         "currency": "USD",
         "status": "label_sent",
@@ -137,7 +139,8 @@ def test_return_item_from_other_order_is_404(client: TestClient) -> None:
         {"reason": "because"},
         {"refund_method": "cash"},
         {"order_id": "45 21"},
-        {"item_id": "4521_1"},
+        {"item_id": "4521 1"},
+        {"item_id": "x" * 65},
         {"order_id": 4521},
     ],
 )
@@ -151,7 +154,7 @@ def test_return_missing_fields(client: TestClient) -> None:
     err = assert_error(
         client.post("/returns", json={"order_id": "4521"}, headers={"Idempotency-Key": "m"}), 422, "validation_error"
     )
-    assert {f["field"] for f in err["fields"]} == {"body.item_id", "body.reason", "body.refund_method"}
+    assert {f["field"] for f in err["fields"]} == {"body.reason", "body.refund_method"}
 
 
 def test_returns_list_and_lookup_errors(client: TestClient) -> None:
@@ -166,7 +169,7 @@ def test_refund_status_after_warehouse_receipt(client: TestClient, seeded: Datab
     ret = post_return(client, item_id="4526-2").json()
     assert client.get(f"/returns/{ret['return_id']}").json()["refund_status"] == "pending"
     with seeded.transaction() as session:
-        receive_return(session, return_id=ret["return_id"], now=utcnow())
+        receive_return(session=session, return_id=ret["return_id"], now=utcnow())
     later = client.get(f"/returns/{ret['return_id']}").json()
     assert later["refund_status"] == "refunded"
     assert later["status"] == "received"
