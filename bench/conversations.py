@@ -5,6 +5,14 @@ Standard library only: the Locust file, the runner's warm-up and the unit tests
 what the customer types and the patterns the bot's reply must contain (taken from
 the domain's responses and the actions' messages). The customer's data (order
 number, email, items) comes from the pool written by bench/seed.py.
+
+The assistant verifies the customer before any order is looked up, once per
+conversation and for all of the customer's orders: every order conversation is
+its request, the identity question, the email, then the task ("Thanks, you're
+verified." opens the reply to the email). Every request carries the shop backend's
+REST credential (`rest_headers`) and names its end client (`rest_body`), as a shop's
+backend does, so the commerce API's per-client verification limit follows each
+simulated customer rather than the one address all of them come from.
 """
 
 from __future__ import annotations
@@ -25,11 +33,13 @@ SCENARIO_POOLS: Dict[str, Optional[str]] = {
     "refund": "refund",
 }
 REUSABLE_POOLS = frozenset({"track", "refund"})
-# Mean turns per session of each scenario (for sizing the pools).
+# Mean turns per session of each scenario (for sizing the pools): see `script`.
 MEAN_TURNS: Dict[str, float] = {
-    "track": 3.3, "return": 5.4, "cancel": 3, "address": 4, "policy": 3, "refund": 2,
+    "track": 3, "return": 5.4, "cancel": 3, "address": 4, "policy": 3, "refund": 2,
 }
 DEFAULT_DECLINE_RATE = 0.2  # share of confirmations answered "no"
+
+WEBHOOK = "/webhooks/rest/webhook"
 
 # Replies that are never a success, whatever else they say.
 ALWAYS_WRONG: Tuple[str, ...] = (
@@ -37,7 +47,26 @@ ALWAYS_WRONG: Tuple[str, ...] = (
     r"can't reach our order system",  # utter_commerce_unavailable
     r"couldn't reach our order system",  # utter_commerce_unavailable_nothing_changed
     r"didn't answer in time",  # utter_gate_outcome_unknown
+    # a seeded customer's email always verifies and their order is always on their account
+    r"couldn't verify you",  # utter_identity_mismatch, utter_verification_locked
+    r"too many verification attempts",  # utter_verification_throttled
+    r"couldn't find order",  # utter_order_not_on_account
+    r"can't find any orders on your account",  # utter_no_orders
 )
+# What the domain's responses say at the scripts' steps (tests/bench checks them against domain/).
+ASK_IDENTITY = r"email address on your account"  # utter_ask_customer_email
+VERIFIED = r"Thanks, you're verified\."  # utter_verified
+ASK_ITEMS = r"Which items would you like to return\?"  # utter_ask_return_items
+ASK_REASON = r"What's the reason for the return\?"  # utter_ask_return_reason
+ASK_REFUND = r"How would you like your refund"  # utter_ask_return_refund_method
+ASK_STREET = r"new street address"  # utter_ask_address_street
+POLICY = r"within 30 days of delivery"  # utter_return_policy_from_api (the demo shop's 30 days)
+BOT = r"virtual assistant"  # utter_iamabot
+WELCOME = r"You're welcome"  # utter_you_are_welcome
+BYE = r"have a great day"  # utter_goodbye
+DECLINED = r"haven't changed anything"  # utter_gate_declined
+DOMAIN_REPLIES = (ASK_IDENTITY, VERIFIED, ASK_ITEMS, ASK_REASON, ASK_REFUND, ASK_STREET, POLICY, BOT, WELCOME, BYE,
+                  DECLINED)
 
 
 @dataclass(frozen=True)
@@ -68,6 +97,16 @@ def parse_mix(spec: Optional[str]) -> Dict[str, float]:
     if not any(mix.values()):
         raise ValueError("the mix has no positive weight")
     return mix
+
+
+def rest_headers(token: str) -> Dict[str, str]:
+    """The REST channel's request headers: the shop backend's credential (REST_CHANNEL_TOKEN)."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def rest_body(sender: str, text: str, client_id: str) -> Dict[str, Any]:
+    """One customer message as the shop's backend posts it to the REST channel."""
+    return {"sender": sender, "message": text, "metadata": {"client_id": client_id}}
 
 
 def reply_text(payload: Any) -> str:
@@ -101,86 +140,88 @@ def _excerpt(text: str, limit: int = 160) -> str:
 def _confirm(scenario: str, rng: random.Random, decline_rate: float, done: Sequence[str]) -> Turn:
     if rng.random() < decline_rate:
         return Turn(f"{scenario}/decline", rng.choice(["no", "no, don't", "no thanks"]),
-                    (r"haven't changed anything",))
+                    (DECLINED,))
     return Turn(f"{scenario}/confirm", rng.choice(["yes", "yes please", "yes"]), tuple(done))
-
-
-def _ask_email(order_id: str) -> str:
-    return rf"email address you used for order #{re.escape(order_id)}\b"
 
 
 def script(scenario: str, entry: Optional[Mapping[str, Any]], rng: random.Random,
            decline_rate: float = DEFAULT_DECLINE_RATE) -> List[Turn]:
-    """The turns of one session of `scenario` for the customer `entry` (a pool entry)."""
+    """The turns of one session of `scenario` for the customer `entry` (a pool entry).
+
+    Each benchmark customer has exactly one order (bench/seed.py), so a request that names
+    no order is answered about that one once the customer is verified.
+    """
     if scenario == "policy":
         return [
             Turn("policy/question", rng.choice(["what is your return policy?", "how do returns work?"]),
-                 (r"within 30 days of delivery",)),
-            Turn("policy/bot", rng.choice(["am I talking to a bot?", "are you a bot?"]), (r"virtual assistant",)),
-            Turn("policy/thanks", rng.choice(["ok thank you", "thanks!"]), (r"You're welcome",)),
+                 (POLICY,)),
+            Turn("policy/bot", rng.choice(["am I talking to a bot?", "are you a bot?"]), (BOT,)),
+            Turn("policy/thanks", rng.choice(["ok thank you", "thanks!"]), (WELCOME,)),
         ]
     if entry is None:
         raise ValueError(f"scenario {scenario!r} needs a pool entry")
     order = str(entry["order_id"])
     o = re.escape(order)
     email = str(entry["email"])
-    verified = rf"verified for order #{o}\b"
     if scenario == "track":
-        carrier = re.escape(str(entry["carrier"]))
-        status = (verified, rf"Order #{o} is on its way with {carrier}", r"Estimated delivery")
+        carrier, tracking = re.escape(str(entry["carrier"])), re.escape(str(entry["tracking_number"]))
+        status = (VERIFIED, rf"Order #{o} is on its way with {carrier} \(tracking {tracking}\)", r"Estimated delivery")
         if rng.random() < 0.7:
             return [
                 Turn("track/open", rng.choice([f"where is my order #{order}?", f"track order {order}"]),
-                     (_ask_email(order),)),
+                     (ASK_IDENTITY,)),
                 Turn("track/verify", email, status),
-                Turn("track/thanks", "thanks!", (r"You're welcome",)),
+                Turn("track/thanks", "thanks!", (WELCOME,)),
             ]
         return [
-            Turn("track/open", rng.choice(["I want to track my order", "where is my package?"]),
-                 (r"What's your order number",)),
-            Turn("track/order_id", order, (_ask_email(order),)),
+            Turn("track/open", rng.choice(["I want to track my order", "where is my package?"]), (ASK_IDENTITY,)),
             Turn("track/verify", email, status),
-            Turn("track/bye", "bye", (r"have a great day",)),
+            Turn("track/bye", "bye", (BYE,)),
         ]
     if scenario == "return":
         done = (r"Done — your return RMA-\w+ for the ", r"prepaid return label")
         if rng.random() < 0.6:
             return [
-                Turn("return/open", f"I want to return the blue jacket from order #{order}", (_ask_email(order),)),
-                Turn("return/verify", email, (verified, r"reason for the return")),
-                Turn("return/reason", "it doesn't fit", (r"How would you like your refund",)),
+                Turn("return/open", f"I want to return the blue jacket from order #{order}", (ASK_IDENTITY,)),
+                Turn("return/verify", email, (VERIFIED, ASK_REASON)),
+                Turn("return/reason", "it doesn't fit",
+                     (r"How would you like your refund: back to Visa ending 4242 or as store credit\?",)),
                 Turn("return/refund_method", "store credit",
-                     (r"Shall I create this return\?", r"Blue Denim Jacket \(Size M\)", r"\$89\.00 as store credit")),
+                     (r"Shall I create this return\?", rf"Order: #{o}\b", r"Blue Denim Jacket \(Size M\)",
+                      r"\$89\.00 as store credit")),
                 _confirm("return", rng, decline_rate, done),
             ]
         return [
-            Turn("return/open", f"I'd like to return something from order {order}", (_ask_email(order),)),
-            Turn("return/verify", email, (verified, r"Which item would you like to return")),
-            Turn("return/item", "the striped scarf", (r"reason for the return",)),
-            Turn("return/reason", "it arrived damaged", (r"How would you like your refund",)),
+            Turn("return/open", f"I'd like to return something from order {order}", (ASK_IDENTITY,)),
+            Turn("return/verify", email, (VERIFIED, ASK_ITEMS)),
+            Turn("return/item", "the striped scarf", (ASK_REASON,)),
+            Turn("return/reason", "it arrived damaged", (ASK_REFUND,)),
             Turn("return/refund_method", "back to my card",
-                 (r"Shall I create this return\?", r"Striped Scarf", r"\$19\.00 to Visa ending 4242")),
+                 (r"Shall I create this return\?", rf"Order: #{o}\b", r"Striped Scarf",
+                  r"\$19\.00 to Visa ending 4242")),
             _confirm("return", rng, decline_rate, done),
         ]
     if scenario == "cancel":
         return [
             Turn("cancel/open", rng.choice([f"please cancel order {order}", f"I want to cancel my order #{order}"]),
-                 (_ask_email(order),)),
-            Turn("cancel/verify", email, (verified, r"Shall I cancel this order\?", r"Canvas Sneakers \(Size 9\)")),
-            _confirm("cancel", rng, decline_rate, (rf"order #{o} is cancelled",)),
+                 (ASK_IDENTITY,)),
+            Turn("cancel/verify", email, (VERIFIED, rf"I'm about to cancel order #{o}\b",
+                                          r"Canvas Sneakers \(Size 9\)", r"Shall I cancel this order\?")),
+            _confirm("cancel", rng, decline_rate, (rf"Done — order #{o} is cancelled",)),
         ]
     if scenario == "address":
+        new_address = "48 Elm Street, Austin, TX 78701, US"
         return [
-            Turn("address/open", f"I need to change the shipping address on order {order}", (_ask_email(order),)),
-            Turn("address/verify", email, (verified, r"new street address")),
-            Turn("address/new_address", "48 Elm Street, Austin, 78701, US",
-                 (r"Shall I update the address\?", r"48 Elm Street, Austin 78701, US")),
-            _confirm("address", rng, decline_rate, (rf"order #{o} will ship to 48 Elm Street",)),
+            Turn("address/open", f"I need to change the shipping address on order {order}", (ASK_IDENTITY,)),
+            Turn("address/verify", email, (VERIFIED, ASK_STREET)),
+            Turn("address/new_address", new_address,
+                 (r"Shall I update the address\?", rf"order #{o}\b", re.escape(new_address))),
+            _confirm("address", rng, decline_rate, (rf"Done — order #{o} will ship to {re.escape(new_address)}",)),
         ]
     if scenario == "refund":
         return [
-            Turn("refund/open", f"where is my refund for order {order}", (_ask_email(order),)),
-            Turn("refund/verify", email, (r"\$120\.00 was refunded to PayPal",)),
+            Turn("refund/open", f"where is my refund for order {order}", (ASK_IDENTITY,)),
+            Turn("refund/verify", email, (VERIFIED, rf"Order #{o} was cancelled and \$120\.00 was refunded to PayPal")),
         ]
     raise ValueError(f"unknown scenario {scenario!r}")
 
@@ -212,7 +253,9 @@ POOL_FIELDS: Dict[str, Tuple[str, ...]] = {
     "address": ("order_id", "email", "customer_id"),
     "refund": ("order_id", "email", "customer_id"),
 }
-ORDER_ID_SHAPE = re.compile(r"^\d{5,8}$")  # what the assistant's order-number regex (\d{4,8}) reads
+# 5-8 digits: inside what the demo shop's profile reads (shops/demo/profile.yml: 4-8 digits), and
+# never one of the demo orders (4521-4526)
+ORDER_ID_SHAPE = re.compile(r"^\d{5,8}$")
 EMAIL_SHAPE = re.compile(r"^bench-c\d{6}@example\.com$")
 
 

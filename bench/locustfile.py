@@ -13,13 +13,17 @@ Run by bench/run.py (`make bench`), which sets the environment:
     BENCH_SEED            random seed (default 7)
     BENCH_STEPS           e.g. 50,100,200: a stepped load (users per step) instead of --users
     BENCH_STEP_SECONDS    length of each step (default 40); BENCH_STEP_RAMP_SECONDS: spawn time per step (5)
+    REST_CHANNEL_TOKEN    the shop backend's credential the REST channel requires (required; the runner
+                          passes the one the layout's services were given)
 
 A turn succeeds only if the reply contains what the script expects at that step
 (bench/conversations.py); an empty reply, an HTTP error or a timeout is a failure,
 reported under the step's name with the reason, and ends that session (the
 conversation's state is unknown from there). Then the user starts a new session
-with a new conversation id. Every turn goes through Locust's request event (name =
-"scenario/step") and is also written raw, so percentiles come from every sample.
+with a new conversation id. Every message carries the credential and names the
+user as the end client (`metadata.client_id`), as the shop's backend would. Every
+turn goes through Locust's request event (name = "scenario/step") and is also
+written raw, so percentiles come from every sample.
 """
 
 from __future__ import annotations
@@ -39,9 +43,16 @@ import gevent
 from locust import LoadTestShape, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from bench.conversations import REUSABLE_POOLS, SCENARIO_POOLS, check_reply, parse_mix, script
-
-WEBHOOK = "/webhooks/rest/webhook"
+from bench.conversations import (
+    REUSABLE_POOLS,
+    SCENARIO_POOLS,
+    WEBHOOK,
+    check_reply,
+    parse_mix,
+    rest_body,
+    rest_headers,
+    script,
+)
 
 
 def _env_float(name: str, default: float) -> float:
@@ -59,6 +70,11 @@ MIX = parse_mix(os.environ.get("BENCH_MIX"))
 STEPS = [int(s) for s in os.environ.get("BENCH_STEPS", "").replace(" ", "").split(",") if s]
 STEP_SECONDS = _env_float("BENCH_STEP_SECONDS", 40.0)
 STEP_RAMP_SECONDS = _env_float("BENCH_STEP_RAMP_SECONDS", 5.0)
+REST_TOKEN = os.environ.get("REST_CHANNEL_TOKEN", "")
+if not REST_TOKEN:
+    # every message would be refused (401): nothing to measure
+    raise SystemExit("REST_CHANNEL_TOKEN is not set: the REST channel refuses messages without it")
+HEADERS = rest_headers(REST_TOKEN)
 
 
 class Pool:
@@ -166,6 +182,7 @@ class Customer(FastHttpUser):
 
     def on_start(self) -> None:
         self.number = next(Customer._numbers)
+        self.client_id = f"bench-{RUN_ID}-u{self.number}"
         self.rng = random.Random(SEED * 1_000_003 + self.number)
         self.sessions = 0
         self.scenarios: List[str] = list(MIX)
@@ -186,8 +203,8 @@ class Customer(FastHttpUser):
         SESSIONS["completed"][scenario] += 1
 
     def say(self, sender: str, turn) -> bool:
-        with self.client.post(WEBHOOK, json={"sender": sender, "message": turn.text}, name=turn.step,
-                              catch_response=True) as response:
+        with self.client.post(WEBHOOK, json=rest_body(sender, turn.text, self.client_id), headers=HEADERS,
+                              name=turn.step, catch_response=True) as response:
             if not response.status_code:  # timeout, refused or reset connection: no HTTP response at all
                 error = getattr(response, "error", None) or response.request_meta.get("exception")
                 response.failure(f"no response: {_reason(error) if error else 'connection failed'}")

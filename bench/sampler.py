@@ -1,10 +1,11 @@
-"""Samples RSS and CPU of every service of the layout once a second (psutil, children included).
+"""Measurement: samples RSS and CPU of every service of the layout once a second (psutil, children included).
 
 A service is a list of root process ids (services.json's "processes"); each sample
 sums the service's roots and all their descendants, found again at every sample so
 workers started later are counted. CPU is measured from each process's cumulative
 CPU time (user + system), so nothing is lost between samples; 100% = one core.
 RSS is summed over the processes (pages shared between them are counted in each).
+bench.analysis.resource_summary turns the samples into per-service figures.
 """
 
 from __future__ import annotations
@@ -84,32 +85,3 @@ class Sampler(threading.Thread):
             previous = self.sample_once(previous)
         self.sample_once(previous)
 
-
-def summarize(samples: List[Dict[str, object]], start: float, end: float, turns: int) -> Dict[str, object]:
-    """Per service: peak RSS, mean and peak CPU %, CPU seconds and CPU-ms per successful turn in [start, end]."""
-    chosen = [s for s in samples if start <= s["t"] <= end]
-    names = sorted({name for s in samples for name in s["services"]})
-    result: Dict[str, object] = {}
-    for name in names:
-        rows = [s["services"][name] for s in chosen if name in s["services"]]
-        all_rows = [s["services"][name] for s in samples if name in s["services"]]
-        if not rows:
-            continue
-        cpu_s = sum(r["cpu_s"] for r in rows)
-        result[name] = {
-            "peak_rss_mb": max(r["rss_mb"] for r in all_rows),
-            "peak_rss_mb_window": max(r["rss_mb"] for r in rows),
-            "mean_cpu_percent": round(sum(r["cpu_percent"] for r in rows) / len(rows), 1),
-            "peak_cpu_percent": max(r["cpu_percent"] for r in rows),
-            "cpu_seconds": round(cpu_s, 1),
-            "cpu_ms_per_turn": round(1000.0 * cpu_s / turns, 2) if turns else None,
-            "processes": max(r["processes"] for r in rows),
-        }
-    machine = [s["machine_cpu_percent"] for s in chosen]
-    return {
-        "services": result,
-        "machine_cpu_percent": {
-            "mean": round(sum(machine) / len(machine), 1) if machine else None,
-            "peak": max(machine) if machine else None,
-        },
-    }

@@ -8,8 +8,11 @@ so the rows are exactly what the API serves):
 
 Every run wipes the whole commerce database (`commerce_api.seed.reset_demo_data`) and
 adds the benchmark rows, so each run starts from the same data (dates relative to
-now). Each order belongs to its own customer (`bench-000123@example.com`), in the
-state its scenario needs:
+now). Each order belongs to its own customer (`bench-c000123@example.com`, who verifies
+with that email through `POST /customers/verify` and has this one order under
+`GET /customers/{id}/orders`), with a default address (12 Harbour Lane, Portland, OR
+97201) and the payment method on file that paid the order. The order is in the state
+its scenario needs, its items are the demo catalogue's products and variants:
 
 * track:   shipped, in transit with UPS, tracking number and scans
 * return:  delivered 5 days ago (inside the 30-day window): Blue Denim Jacket (M) $89 + Striped Scarf $19, Visa 4242
@@ -24,19 +27,21 @@ validates its shape).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 from sqlalchemy import insert
 
 from commerce_api.db import Database
 from commerce_api.formatting import utcnow
-from commerce_api.models import Customer, Order, OrderItem, Shipment, TrackingEvent
+from commerce_api.models import Customer, Order, OrderItem, PaymentMethod, Shipment, TrackingEvent
 from commerce_api.seed import reset_demo_data
+from commerce_api.shopdata.demo import PRODUCTS
 
 # The first digit of a benchmark order number says which pool it belongs to: 7-digit
 # numbers, which the assistant's order-number regex (\d{4,8}) reads and the demo
@@ -44,6 +49,26 @@ from commerce_api.seed import reset_demo_data
 ORDER_PREFIX = {"track": 1, "return": 2, "cancel": 3, "address": 4, "refund": 5}
 MAX_PER_POOL = 999_999
 BATCH = 5000
+# Every benchmark customer's default address, and the address their order ships to.
+HOME = {"street": "12 Harbour Lane", "city": "Portland", "state": "OR", "postal_code": "97201", "country": "US"}
+# What paid each pool's orders: (method, brand, last4), also the customer's payment method on file.
+PAYMENT = {
+    "track": ("card", "Mastercard", "5454"),
+    "return": ("card", "Visa", "4242"),
+    "cancel": ("card", "Visa", "4242"),
+    "address": ("card", "Visa", "4242"),
+    "refund": ("paypal", "PayPal", None),
+}
+# Each pool's order lines: (demo product, size).
+ITEMS: Dict[str, Tuple[Tuple[str, Optional[str]], ...]] = {
+    "track": (("Wool Beanie", None),),
+    "return": (("Blue Denim Jacket", "M"), ("Striped Scarf", None)),
+    "cancel": (("Canvas Sneakers", "9"),),
+    "address": (("Canvas Sneakers", "9"),),
+    "refund": (("Rain Jacket", None),),
+}
+TABLES = ((Customer, "customers"), (PaymentMethod, "payment_methods"), (Order, "orders"), (OrderItem, "items"),
+          (Shipment, "shipments"), (TrackingEvent, "events"))
 
 
 def parse_counts(spec: str) -> Dict[str, int]:
@@ -61,50 +86,70 @@ def parse_counts(spec: str) -> Dict[str, int]:
     return counts
 
 
-def _order_row(order_id: str, customer: Dict[str, str], now: datetime, **fields: Any) -> Dict[str, Any]:
+def _customer_rows(n: int, pool: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Customer number `n` of `pool` and the payment method on file that pays their order."""
+    customer_id = f"cus_bench_{n:06d}"
+    method, brand, last4 = PAYMENT[pool]
+    customer = {"id": customer_id, "name": f"Bench Customer {n}", "email": f"bench-c{n:06d}@example.com",
+                "address_street": HOME["street"], "address_line2": None, "address_city": HOME["city"],
+                "address_state": HOME["state"], "address_postal_code": HOME["postal_code"],
+                "address_country": HOME["country"]}
+    payment = {"customer_id": customer_id, "id": f"pm_bench_{n:06d}", "position": 1, "method": method,
+               "brand": brand, "last4": last4, "balance_cents": None}
+    return customer, payment
+
+
+def _order_row(order_id: str, customer: Dict[str, Any], payment: Dict[str, Any], now: datetime,
+               **fields: Any) -> Dict[str, Any]:
     row = {
         "id": order_id, "customer_id": customer["id"], "currency": "USD",
         "placed_at": now - timedelta(days=2), "shipped_at": None, "delivered_at": None, "cancelled_at": None,
         "cancel_reason": None, "expected_ship_date": None,
-        "payment_method": "card", "payment_brand": "Visa", "payment_last4": "4242",
-        "ship_name": customer["name"], "ship_street": "12 Harbour Lane", "ship_city": "Portland",
-        "ship_postal_code": "97201", "ship_country": "US",
+        "payment_method": payment["method"], "payment_brand": payment["brand"], "payment_last4": payment["last4"],
+        "payment_method_id": payment["id"],
+        "ship_name": customer["name"], "ship_street": HOME["street"], "ship_address2": None,
+        "ship_city": HOME["city"], "ship_state": HOME["state"], "ship_postal_code": HOME["postal_code"],
+        "ship_country": HOME["country"],
         "refund_status": None, "refund_amount_cents": None, "refund_method": None, "refunded_at": None,
     }
     row.update(fields)
     return row
 
 
-def _item(order_id: str, position: int, name: str, cents: int, size: Any = None) -> Dict[str, Any]:
-    return {"id": f"{order_id}-{position}", "order_id": order_id, "position": position,
-            "name": name, "size": size, "price_cents": cents, "final_sale": False}
+def _item(order_id: str, position: int, name: str, size: Optional[str] = None) -> Dict[str, Any]:
+    """One order line of the demo catalogue's product `name` (its variant for `size`), at its price."""
+    product = PRODUCTS[name]
+    return {"order_id": order_id, "id": f"{order_id}-{position}", "position": position, "name": name,
+            "product_id": product.id, "variant_id": product.variant_id(size),
+            "options": {"size": size} if size else {}, "size": size, "price_cents": product.price_cents,
+            "final_sale": False}
 
 
 def build(counts: Dict[str, int], now: datetime) -> Dict[str, Any]:
     """The rows to insert (per table) and the pool, for `counts` customers per pool."""
     day = timedelta(days=1)
     today = now.date()
-    rows: Dict[str, List[Dict[str, Any]]] = {"customers": [], "orders": [], "items": [], "shipments": [],
-                                              "events": []}
+    rows: Dict[str, List[Dict[str, Any]]] = {key: [] for _, key in TABLES}
     pool: Dict[str, List[Dict[str, Any]]] = {}
     n = 0
     for name in ORDER_PREFIX:  # a fixed order, so the same counts give the same customers
         entries = pool.setdefault(name, [])
         for i in range(counts.get(name, 0)):
             n += 1
-            customer = {"id": f"cus_bench_{n:06d}", "name": f"Bench Customer {n}",
-                        "email": f"bench-c{n:06d}@example.com"}
+            customer, payment = _customer_rows(n, name)
             order_id = f"{ORDER_PREFIX[name]}{i:06d}"
             entry: Dict[str, Any] = {"order_id": order_id, "email": customer["email"], "customer_id": customer["id"]}
             rows["customers"].append(customer)
+            rows["payment_methods"].append(payment)
+            lines = [_item(order_id, position, *spec) for position, spec in enumerate(ITEMS[name], start=1)]
+            rows["items"] += lines
+            order = functools.partial(_order_row, order_id, customer, payment, now,
+                                      total_cents=sum(line["price_cents"] for line in lines))
 
             if name == "track":
                 shipped = now - day
                 tracking = f"1ZBENCH{order_id}"
-                rows["orders"].append(_order_row(order_id, customer, now, status="shipped", placed_at=shipped - day,
-                                                 shipped_at=shipped, total_cents=2400,
-                                                 payment_brand="Mastercard", payment_last4="5454"))
-                rows["items"].append(_item(order_id, 1, "Wool Beanie", 2400))
+                rows["orders"].append(order(status="shipped", placed_at=shipped - day, shipped_at=shipped))
                 rows["shipments"].append({"tracking_number": tracking, "order_id": order_id, "carrier": "UPS",
                                           "status": "in_transit", "estimated_delivery": today + 2 * day})
                 for offset, location, description in (
@@ -118,30 +163,21 @@ def build(counts: Dict[str, int], now: datetime) -> Dict[str, Any]:
             elif name == "return":
                 delivered = now - 5 * day
                 tracking = f"1ZBENCH{order_id}"
-                rows["orders"].append(_order_row(order_id, customer, now, status="delivered",
-                                                 placed_at=delivered - 4 * day, shipped_at=delivered - 2 * day,
-                                                 delivered_at=delivered, total_cents=8900 + 1900))
-                rows["items"] += [_item(order_id, 1, "Blue Denim Jacket", 8900, "M"),
-                                  _item(order_id, 2, "Striped Scarf", 1900)]
+                rows["orders"].append(order(status="delivered", placed_at=delivered - 4 * day,
+                                            shipped_at=delivered - 2 * day, delivered_at=delivered))
                 rows["shipments"].append({"tracking_number": tracking, "order_id": order_id, "carrier": "UPS",
                                           "status": "delivered", "estimated_delivery": delivered.date()})
                 rows["events"].append({"tracking_number": tracking, "occurred_at": delivered,
                                        "location": "Portland, OR", "description": "Delivered, left at front door"})
-                entry["items"] = ["Blue Denim Jacket (Size M)", "Striped Scarf"]
+                entry["items"] = [f"{product} (Size {size})" if size else product for product, size in ITEMS[name]]
             elif name in ("cancel", "address"):
-                rows["orders"].append(_order_row(order_id, customer, now, status="processing",
-                                                 placed_at=now - timedelta(hours=20),
-                                                 expected_ship_date=today + day, total_cents=6500))
-                rows["items"].append(_item(order_id, 1, "Canvas Sneakers", 6500, "9"))
+                rows["orders"].append(order(status="processing", placed_at=now - timedelta(hours=20),
+                                            expected_ship_date=today + day))
             elif name == "refund":
-                rows["orders"].append(_order_row(order_id, customer, now, status="cancelled",
-                                                 placed_at=now - 20 * day, cancelled_at=now - 19 * day,
-                                                 cancel_reason="Ordered by mistake", total_cents=12000,
-                                                 payment_method="paypal", payment_brand="PayPal",
-                                                 payment_last4=None, refund_status="refunded",
-                                                 refund_amount_cents=12000, refund_method="original_payment",
-                                                 refunded_at=now - 17 * day))
-                rows["items"].append(_item(order_id, 1, "Rain Jacket", 12000))
+                rows["orders"].append(order(status="cancelled", placed_at=now - 20 * day,
+                                            cancelled_at=now - 19 * day, cancel_reason="Ordered by mistake",
+                                            refund_status="refunded", refund_amount_cents=12000,
+                                            refund_method="original_payment", refunded_at=now - 17 * day))
             entries.append(entry)
     return {"rows": rows, "pool": pool}
 
@@ -156,8 +192,7 @@ def seed(database_url: str, counts: Dict[str, int], now: datetime | None = None)
         database.create_schema()
         with database.transaction() as session:
             reset_demo_data(session, now=now)
-            for model, key in ((Customer, "customers"), (Order, "orders"), (OrderItem, "items"),
-                               (Shipment, "shipments"), (TrackingEvent, "events")):
+            for model, key in TABLES:
                 for start in range(0, len(rows[key]), BATCH):
                     session.execute(insert(model), rows[key][start:start + BATCH])
     finally:

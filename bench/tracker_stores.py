@@ -9,7 +9,7 @@ CPU-ms per turn, per-turn latency percentiles (all conversations start at once, 
 a store that yields shows queueing here and one that never yields shows none) and
 the longest time the event loop was blocked (what every other conversation on the
 replica waits: the stock store's client never yields). Writes
-bench/results/tracker-stores.json.
+bench/results/tracker-stores.json, with the CPU calibration timed just before.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from rasa.core.tracker_store import RedisTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 
+from bench.machine import cpu_calibration
 from shop_stores.tracker_store import AsyncRedisTrackerStore
 
 DB = 14
@@ -118,6 +119,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default="bench/results/tracker-stores.json")
     args = parser.parse_args()
+    calibration = cpu_calibration()  # the machine's speed, timed in the same run (bench.machine)
     try:
         runs = asyncio.run(main_async(args))
     finally:
@@ -127,7 +129,7 @@ def main() -> None:
     stock, ours = summary["rasa-RedisTrackerStore"], summary["shop_stores-AsyncRedisTrackerStore"]
     report = {"command": f"python -m bench.tracker_stores --conversations {args.conversations} --turns {args.turns} "
                          f"--rounds {args.rounds}",
-              "median_of_rounds": summary, "rounds": runs,
+              "calibration": calibration, "median_of_rounds": summary, "rounds": runs,
               "ratio_turns_per_second": round(ours["turns_per_second"] / stock["turns_per_second"], 2)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))

@@ -1,9 +1,10 @@
-"""The benchmark's deterministic parts: the reply matcher, the percentiles, the seeded pool.
+"""The benchmark's deterministic parts: the scripts and reply matcher, the percentiles, the seeded pool.
 
 The load run itself is `make bench` (never part of `make test`); these guard what
-its numbers rest on: a wrong or empty reply is never counted as a success, the
-percentiles are exact, and the seeded customers are orders the real commerce API
-serves in the state each scenario needs.
+its numbers rest on: the scripts speak to the assistant as it is (the REST credential,
+verification first, the domain's own wording), a wrong or empty reply is never counted
+as a success, the percentiles are exact, and the seeded customers verify and own orders
+the real commerce API serves in the state each scenario needs.
 """
 
 from __future__ import annotations
@@ -13,38 +14,58 @@ import gzip
 import json
 import random
 import re
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import requests
+import yaml
 
+from actions.shop.order_numbers import find_order_numbers
 from bench import stats
+from bench.analysis import soak_report
 from bench.conversations import (
+    ASK_IDENTITY,
     DEFAULT_MIX,
+    DOMAIN_REPLIES,
+    MEAN_TURNS,
     SCENARIO_POOLS,
+    VERIFIED,
     Turn,
     check_reply,
     parse_mix,
     pool_sizes,
+    rest_body,
+    rest_headers,
     script,
     validate_pool,
 )
-from bench.run import soak_report
 from tests import processes
+from tests.bench.conftest import SEED_COUNTS, commerce_api, seed_database
 
 ENTRY = {"order_id": "1000042", "email": "bench-c000042@example.com", "customer_id": "cus_bench_000042",
          "carrier": "UPS", "tracking_number": "1ZBENCH1000042", "items": ["Blue Denim Jacket (Size M)"]}
 
 
+ORDER_SCENARIOS = sorted(s for s, pool in SCENARIO_POOLS.items() if pool)
+IDENTITY_QUESTION = ("To look up your orders I first need to verify you: what's the email address on your account? "
+                     "(Or send your full name and zip/postcode.)")
+
+
+def all_variants(scenario: str, entry=ENTRY):
+    """Every distinct script of `scenario` (each variant, confirmed and declined)."""
+    seen = {}
+    for seed in range(60):
+        for decline_rate in (0.0, 1.0):
+            turns = script(scenario, entry, random.Random(seed), decline_rate=decline_rate)
+            seen[tuple((t.step, t.text) for t in turns)] = turns
+    return list(seen.values())
+
+
 # ------------------------------------------------------------------ the reply matcher
 
 def test_a_reply_with_the_expected_text_is_a_success() -> None:
-    turn = Turn("track/open", "where is my order #1000042?", (r"email address you used for order #1000042\b",))
-    reply = [{"recipient_id": "x", "text": "To keep your order safe, what's the email address you used for "
-                                           "order #1000042?"}]
-    assert check_reply(turn, reply) is None
+    turn = Turn("track/open", "where is my order #1000042?", (ASK_IDENTITY,))
+    assert check_reply(turn, [{"recipient_id": "x", "text": IDENTITY_QUESTION}]) is None
 
 
 @pytest.mark.parametrize("reply, why", [
@@ -53,12 +74,11 @@ def test_a_reply_with_the_expected_text_is_a_success() -> None:
     ([{"text": "   "}], "empty reply"),
     ({"text": "not a list"}, "malformed reply"),
     (None, "malformed reply"),
-    ([{"text": "What's your order number? You'll find it in your order confirmation email (e.g. #4521)."}],
-     "expected"),
-    ([{"text": "To keep your order safe, what's the email address you used for order #10000421?"}], "expected"),
+    ([{"text": "Which order is it about? You'll find the order number in your confirmation email."}], "expected"),
+    ([{"text": "To keep your order safe, what's the email address you used for order #1000042?"}], "expected"),
 ])
 def test_empty_malformed_and_wrong_replies_are_failures(reply, why: str) -> None:
-    turn = Turn("track/open", "where is my order #1000042?", (r"email address you used for order #1000042\b",))
+    turn = Turn("track/open", "where is my order #1000042?", (ASK_IDENTITY,))
     reason = check_reply(turn, reply)
     assert reason is not None and reason.startswith(why), reason
 
@@ -69,22 +89,37 @@ def test_a_fallback_is_a_failure_even_if_the_expected_words_are_there() -> None:
     assert "unexpected" in check_reply(turn, reply)
 
 
+@pytest.mark.parametrize("refusal", [
+    "Sorry, I couldn't verify you with those details. Please check them for typos and try again.",
+    "There have been too many verification attempts, so I can't check those details right now.",
+    "I couldn't find order #1000042 on your account. Please check the number in your confirmation email.",
+    "I can't find any orders on your account. If you ordered with another email address, start again.",
+])
+def test_a_refused_verification_is_a_failure_whatever_else_the_reply_says(refusal: str) -> None:
+    verify = script("track", ENTRY, _rng_for_variant("track", "track/thanks"))[1]
+    reply = [{"text": "Thanks, you're verified."}, {"text": refusal},
+             {"text": "Order #1000042 is on its way with UPS (tracking 1ZBENCH1000042). Estimated delivery: Nov 26."}]
+    assert check_reply(verify, reply).startswith("unexpected"), refusal
+
+
 def test_every_expected_pattern_must_match_and_the_texts_of_all_messages_count() -> None:
-    _, verify, _ = script("track", ENTRY, _rng_for_variant("track", 3))
+    _, verify, _ = script("track", ENTRY, _rng_for_variant("track", "track/thanks"))
     assert verify.step == "track/verify"
-    verified = {"text": "Thanks, you're verified for order #1000042."}
+    verified = {"text": "Thanks, you're verified."}
     status = {"text": "Order #1000042 is on its way with UPS (tracking 1ZBENCH1000042). Status: in transit.\n"
                       "Last scan: Louisville, KY on Nov 23. Estimated delivery: Nov 26."}
     assert check_reply(verify, [verified, status]) is None
     assert check_reply(verify, [verified]) is not None  # the status message is missing
-    assert check_reply(verify, [dict(status, text=status["text"].replace("UPS", "FedEx")), verified]) is not None
+    assert check_reply(verify, [status]) is not None  # verification was not confirmed
+    assert check_reply(verify, [verified, dict(status, text=status["text"].replace("UPS", "FedEx"))]) is not None
+    assert check_reply(verify, [verified, dict(status, text=status["text"].replace("1000042", "1000043"))]) is not None
 
 
-def _rng_for_variant(scenario: str, turns: int) -> random.Random:
+def _rng_for_variant(scenario: str, last_step: str) -> random.Random:
     for seed in range(100):
-        if len(script(scenario, ENTRY, random.Random(seed))) == turns:
+        if script(scenario, ENTRY, random.Random(seed))[-1].step == last_step:
             return random.Random(seed)
-    raise AssertionError(f"no seed gives a {turns}-turn {scenario} script")
+    raise AssertionError(f"no seed gives a {scenario} script ending at {last_step}")
 
 
 # ------------------------------------------------------------------ the scripts
@@ -101,6 +136,68 @@ def test_every_scenario_scripts_named_steps_with_expectations(scenario: str) -> 
                 re.compile(pattern)
 
 
+@pytest.mark.parametrize("scenario", ORDER_SCENARIOS)
+def test_every_order_conversation_verifies_the_customer_by_email_first(scenario: str) -> None:
+    for turns in all_variants(scenario):
+        opening, answer = turns[0], turns[1]
+        assert opening.expect == (ASK_IDENTITY,), opening
+        assert (answer.step, answer.text) == (f"{scenario}/verify", ENTRY["email"])
+        assert answer.expect[0] == VERIFIED
+        assert check_reply(opening, [{"text": IDENTITY_QUESTION}]) is None
+        assert all(ENTRY["email"] not in t.text for t in turns[2:])  # verified once, for the conversation
+
+
+@pytest.mark.parametrize("scenario", ORDER_SCENARIOS)
+def test_the_assistant_reads_the_scripted_order_numbers_and_none_in_the_email(scenario: str) -> None:
+    # the demo shop's own order-number reader (shops/demo/profile.yml), as the actions use it
+    for turns in all_variants(scenario):
+        for turn in turns:
+            named = find_order_numbers(turn.text, expected=False)
+            assert named in ([], [ENTRY["order_id"]]), (turn.text, named)
+            if turn.step.endswith("/verify"):
+                assert find_order_numbers(turn.text, expected=True) == [], turn.text
+    openings = {turns[0].text for turns in all_variants(scenario)}
+    assert any(find_order_numbers(text, expected=False) == [ENTRY["order_id"]] for text in openings)
+
+
+def test_the_scripted_domain_replies_are_the_domains_own_responses() -> None:
+    # {placeholders} filled with the demo shop's values (its 30-day window comes from the API's policy)
+    demo = {"return_window_days": "30"}
+    texts = []
+    for path in sorted((processes.ROOT / "domain").glob("*.yml")):
+        for variants in ((yaml.safe_load(path.read_text()) or {}).get("responses") or {}).values():
+            texts += [re.sub(r"\{(\w+)\}", lambda m: demo.get(m.group(1), m.group(0)), v.get("text") or "")
+                      for v in variants]
+    for pattern in DOMAIN_REPLIES:
+        assert any(re.search(pattern, text) for text in texts), f"no response in domain/ says /{pattern}/"
+    used = {p for scenario in SCENARIO_POOLS for turns in all_variants(scenario, ENTRY if SCENARIO_POOLS[scenario]
+                                                                        else None) for t in turns for p in t.expect}
+    assert set(DOMAIN_REPLIES) <= used
+
+
+def test_the_scripted_action_questions_are_the_actions_own_words() -> None:
+    source = "\n".join(path.read_text() for path in (processes.ROOT / "actions").rglob("*.py"))
+    for words in ("Shall I create this return?", "Shall I cancel this order?", "Shall I update the address?",
+                  "I'm about to cancel order", "• Order: ", "is on its way with", "Estimated delivery: ",
+                  "Done — your return", "prepaid return label", "is cancelled.", "will ship to", "was refunded to",
+                  "as store credit", "back to ", " ending "):
+        assert words in source, f"the actions no longer say {words!r}"
+
+
+def test_every_message_carries_the_rest_credential_and_names_its_end_client() -> None:
+    assert rest_headers("s3cret") == {"Authorization": "Bearer s3cret"}
+    body = rest_body("bench-run-u7-s2", "where is my order #1000042?", "bench-run-u7")
+    assert body == {"sender": "bench-run-u7-s2", "message": "where is my order #1000042?",
+                    "metadata": {"client_id": "bench-run-u7"}}
+
+
+def test_the_mean_turns_per_scenario_are_the_scripts_own() -> None:
+    for scenario, mean in MEAN_TURNS.items():
+        entry = ENTRY if SCENARIO_POOLS[scenario] else None
+        lengths = [len(script(scenario, entry, random.Random(seed))) for seed in range(2000)]
+        assert abs(sum(lengths) / len(lengths) - mean) < 0.1, scenario
+
+
 def test_confirmations_are_yes_or_no_as_asked() -> None:
     for scenario in ("return", "cancel", "address"):
         always_no = script(scenario, ENTRY, random.Random(1), decline_rate=1.0)[-1]
@@ -108,6 +205,7 @@ def test_confirmations_are_yes_or_no_as_asked() -> None:
         assert always_no.step == f"{scenario}/decline" and always_no.text.startswith("no")
         assert always_yes.step == f"{scenario}/confirm" and always_yes.text.startswith("yes")
         assert check_reply(always_yes, [{"text": "OK, I haven't changed anything."}]) is not None
+        assert check_reply(always_no, [{"text": "OK, I haven't changed anything."}]) is None
 
 
 def test_the_mix_parser_refuses_unknown_scenarios_and_empty_weights() -> None:
@@ -180,35 +278,20 @@ def test_raw_samples_round_trip(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ the seeded pool
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("bench-seed")
-    database_url = f"sqlite:///{folder / 'commerce.db'}"
-    pool_path = folder / "pool.json"
-    subprocess.run(
-        [str(processes.API_PYTHON), "-m", "bench.seed", "--database-url", database_url, "--pool", str(pool_path),
-         "--counts", "track=5,return=6,cancel=4,address=3,refund=2"],
-        cwd=processes.ROOT, env=processes.base_env(), check=True, capture_output=True,
-    )
-    return database_url, json.loads(pool_path.read_text()), folder
-
-
 def test_the_seed_writes_one_distinct_customer_per_session(seeded) -> None:
     _, pool, _ = seeded
     assert validate_pool(pool) == []
-    assert pool["counts"] == {"track": 5, "return": 6, "cancel": 4, "address": 3, "refund": 2}
+    assert pool["counts"] == SEED_COUNTS
     emails = [e["email"] for entries in pool["sessions"].values() for e in entries]
-    assert len(emails) == len(set(emails)) == 20
+    assert len(emails) == len(set(emails)) == sum(SEED_COUNTS.values())
 
 
-def test_seeded_emails_are_not_read_as_order_numbers(seeded) -> None:
-    # the assistant's order-number regex (data/nlu/entities.yml) must not find a number in an email
-    entities = (processes.ROOT / "data/nlu/entities.yml").read_text()
-    pattern = re.search(r"regex: order_id\s+examples: \|\s+- (.+)", entities).group(1).strip()
+def test_seeded_emails_are_not_read_as_order_numbers_and_order_numbers_are(seeded) -> None:
     for entries in seeded[1]["sessions"].values():
         for entry in entries:
-            assert not re.search(pattern, entry["email"]), entry["email"]
-            assert re.fullmatch(pattern, entry["order_id"])
+            assert find_order_numbers(entry["email"], expected=True) == [], entry["email"]
+            assert find_order_numbers(entry["order_id"], expected=True) == [entry["order_id"]]
+            assert find_order_numbers(f"order {entry['order_id']}", expected=False) == [entry["order_id"]]
 
 
 def test_the_pool_validator_finds_broken_pools() -> None:
@@ -222,44 +305,80 @@ def test_the_pool_validator_finds_broken_pools() -> None:
     assert validate_pool({}) == ["no 'sessions' object"]
 
 
-def test_the_commerce_api_serves_each_pool_in_the_state_its_scenario_needs(seeded) -> None:
-    database_url, pool, folder = seeded
-    port = processes.free_port()
-    env = processes.base_env(COMMERCE_API_PORT=str(port), COMMERCE_DATABASE_URL=database_url,
-                             COMMERCE_API_TOKEN=processes.DEMO_TOKEN, COMMERCE_SEED_ON_START="never")
-    url = f"http://127.0.0.1:{port}"
-    with processes.running([str(processes.API_PYTHON), "-m", "commerce_api"], env, f"{url}/health",
-                           folder / "commerce-api.log"):
-        api = requests.Session()
-        api.headers["Authorization"] = f"Bearer {processes.DEMO_TOKEN}"
+def _orders_of(api, entry):
+    """Verifies the entry's customer by email (as the assistant does) and lists their orders."""
+    url, session = api
+    verified = session.post(f"{url}/customers/verify", json={"email": entry["email"]}, timeout=5)
+    assert verified.json() == {"verified": True, "customer_id": entry["customer_id"]}, verified.text
+    listed = session.get(f"{url}/customers/{entry['customer_id']}/orders", timeout=5)
+    assert listed.status_code == 200, listed.text
+    return listed.json()["orders"]
 
-        def order(entry):
-            verified = api.post(f"{url}/orders/{entry['order_id']}/verify", json={"email": entry["email"]}, timeout=5)
-            assert verified.json() == {"verified": True, "customer_id": entry["customer_id"]}
-            return api.get(f"{url}/orders/{entry['order_id']}", timeout=5).json()
 
-        for entry in pool["sessions"]["track"]:
-            assert order(entry)["status"] == "shipped"
-            tracking = api.get(f"{url}/track/{entry['tracking_number']}", timeout=5).json()
-            assert tracking["carrier"] == entry["carrier"] and tracking["estimated_delivery"]
-        for entry in pool["sessions"]["return"]:
-            body = order(entry)
-            assert body["status"] == "delivered"
-            for item in body["items"]:
-                eligibility = api.get(f"{url}/orders/{entry['order_id']}/items/{item['item_id']}/return-eligibility",
+def test_every_seeded_customer_verifies_by_email_and_owns_exactly_their_order(seeded, api) -> None:
+    url, session = api
+    for name, entries in seeded[1]["sessions"].items():
+        for entry in entries:
+            orders = _orders_of(api, entry)
+            assert [o["order_id"] for o in orders] == [entry["order_id"]], name
+            customer = session.get(f"{url}/customers/{entry['customer_id']}", timeout=5).json()
+            assert customer["default_address"]["postal_code"] == "97201"
+            assert [m["payment_method_id"] for m in customer["payment_methods"]] == [orders[0]["payment"][
+                "payment_method_id"]]
+            for item in orders[0]["items"]:  # the demo catalogue's products and variants
+                product = session.get(f"{url}/products/{item['product_id']}", timeout=5).json()
+                assert item["variant_id"] in [v["variant_id"] for v in product["variants"]], item
+
+
+def test_the_commerce_api_serves_each_pool_in_the_state_its_scenario_needs(seeded, api) -> None:
+    url, session = api
+    pool = seeded[1]
+    for entry in pool["sessions"]["track"]:
+        order = _orders_of(api, entry)[0]
+        assert order["status"] == "shipped"
+        tracking = session.get(f"{url}/track/{entry['tracking_number']}", timeout=5).json()
+        assert tracking["carrier"] == entry["carrier"] and tracking["estimated_delivery"]
+    for entry in pool["sessions"]["return"]:
+        order = _orders_of(api, entry)[0]
+        assert order["status"] == "delivered" and order["payment"]["last4"] == "4242"
+        assert [f"{i['name']} (Size {i['size']})" if i["size"] else i["name"] for i in order["items"]] == entry["items"]
+        for item in order["items"]:
+            eligibility = session.get(f"{url}/orders/{entry['order_id']}/items/{item['item_id']}/return-eligibility",
                                       timeout=5).json()
-                assert eligibility["eligible"] is True, eligibility
-        for name in ("cancel", "address"):
-            for entry in pool["sessions"][name]:
-                assert order(entry)["status"] == "processing"
-        for entry in pool["sessions"]["refund"]:
-            body = order(entry)
-            assert body["status"] == "cancelled" and body["refund"]["status"] == "refunded"
-        # the demo data is still there, and another customer's email does not verify
-        assert api.get(f"{url}/orders/4521", timeout=5).status_code == 200
-        first, second = pool["sessions"]["cancel"][:2]
-        wrong = api.post(f"{url}/orders/{first['order_id']}/verify", json={"email": second["email"]}, timeout=5)
-        assert wrong.json()["verified"] is False
+            assert eligibility["eligible"] is True, eligibility
+    for name in ("cancel", "address"):
+        for entry in pool["sessions"][name]:
+            assert _orders_of(api, entry)[0]["status"] == "processing"
+    for entry in pool["sessions"]["refund"]:
+        order = _orders_of(api, entry)[0]
+        assert order["status"] == "cancelled" and order["refund"]["status"] == "refunded"
+        assert (order["refund"]["amount"], order["payment"]["brand"]) == ("120.00", "PayPal")
+    # the demo data is still there, and an email nobody has does not verify
+    assert session.get(f"{url}/orders/4521", timeout=5).status_code == 200
+    unknown = session.post(f"{url}/customers/verify", json={"email": "bench-c999999@example.com"}, timeout=5)
+    assert unknown.json()["verified"] is False
+
+
+def test_the_commerce_api_accepts_what_each_changing_script_asks_for(tmp_path: Path) -> None:
+    database_url, pool = seed_database(tmp_path)  # its own database: this test changes orders
+    sessions = pool["sessions"]
+    ret, cancel, address = sessions["return"][0], sessions["cancel"][0], sessions["address"][0]
+    with commerce_api(database_url, tmp_path) as (url, session):
+        _create_cancel_and_readdress(url, session, ret, cancel, address)
+
+
+def _create_cancel_and_readdress(url, session, ret, cancel, address) -> None:
+    created = session.post(f"{url}/returns", json={"order_id": ret["order_id"], "item_ids": [f"{ret['order_id']}-1"],
+                                                   "reason": "wrong_size", "refund_method": "store_credit"},
+                           headers={"Idempotency-Key": "bench-test-return"}, timeout=5)
+    assert created.ok and created.json()["return_id"].startswith("RMA-"), created.text
+    cancelled = session.post(f"{url}/orders/{cancel['order_id']}/cancel",
+                             headers={"Idempotency-Key": "bench-test-cancel"}, timeout=5)
+    assert cancelled.ok, cancelled.text
+    moved = session.patch(f"{url}/orders/{address['order_id']}/shipping-address",
+                          json={"street": "48 Elm Street", "city": "Austin", "state": "TX", "postal_code": "78701",
+                                "country": "US"}, headers={"Idempotency-Key": "bench-test-address"}, timeout=5)
+    assert moved.ok and moved.json()["shipping_address"]["street"] == "48 Elm Street", moved.text
 
 
 # ------------------------------------------------------------------ the soak's judgement
