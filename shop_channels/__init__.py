@@ -3,10 +3,13 @@
 Rasa turns a message such as `/affirm` or `/inform{"order_id":"4521"}` into that
 intent and those entities at full confidence, skipping NLU. On channels the
 public can type into, that would let anyone answer the confirmation gate or set
-slots directly. These channels are the stock ones with one change: text that
+slots directly. These channels are the stock ones with these changes: text that
 starts with "/" is prefixed with an invisible mark, so Rasa's command parser no
-longer matches it and NLU reads it as ordinary words. Buttons need no "/"
-payloads: the assistant's buttons carry plain words.
+longer matches it and NLU reads it as ordinary words (buttons carry plain words);
+a conversation belongs to the client that opened it (signed web chat sessions,
+the shop backend's credential on REST) and a login token is verified and never
+stored (`shop_channels.identity`); and what the customer is owed from earlier
+(`actions.notices`) is said before the bot answers.
 """
 
 from __future__ import annotations
@@ -14,26 +17,30 @@ from __future__ import annotations
 import json
 import logging
 import re
-import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput as _RestInput
 from rasa.core.channels.socketio import SocketIOInput as _SocketIOInput
 from rasa.core.channels.socketio import SocketIOOutput
+from sanic import response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 
-from actions.common import NEUTRALIZED_COMMAND_MARK, mask_conversation_id
-from shop_channels import rasa_speedups
-
-# Rasa imports this package for credentials.yml in every process: the place to tune Rasa itself.
-rasa_speedups.install()
+from actions.common import NEUTRALIZED_COMMAND_MARK, blocking, mask_conversation_id
+from actions.notices import take_notices
+from shop_channels.identity import (
+    conversation_id,
+    customer_metadata,
+    issue_session_id,
+    rest_token_ok,
+    session_id_if_signed,
+    session_of,
+)
+from shop_server.patches import close_sessions
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 logger = logging.getLogger(__name__)
-# A session id a client may resume: what the server hands out (uuid4 hex) or similar, never "1".
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 # Value of a platform secret that was not set (the demo default in scripts/stack.py).
 NOT_CONFIGURED = "not-configured"
@@ -87,6 +94,7 @@ def neutralizing(on_new_message: OnNewMessage) -> OnNewMessage:
             return None
         message.text = neutralize(text)
         try:
+            await tell_what_is_owed(message)
             return await on_new_message(message)
         except Exception:  # noqa: BLE001 - whatever failed, the customer hears it and can resend
             # e.g. the lock or tracker store is unreachable: the turn stopped before any action ran
@@ -97,8 +105,24 @@ def neutralizing(on_new_message: OnNewMessage) -> OnNewMessage:
     return handler
 
 
-# The SQL tracker store's sender_id column holds 255 characters.
-MAX_SENDER_CHARS = 255
+async def tell_what_is_owed(message: UserMessage) -> None:
+    """Says, before anything else, the outcomes the customer has not heard yet (actions.notices)."""
+    try:
+        notices = await blocking(take_notices, message.sender_id)
+    except Exception:  # noqa: BLE001 - the ledger being down must not stop the conversation
+        logger.exception("Could not read the notices of conversation %s", mask_conversation_id(message.sender_id))
+        return
+    for notice in notices:
+        await message.output_channel.send_text_message(message.sender_id, notice)
+
+
+# The SQL tracker store's sender_id column holds 255 characters; a login adds 13 (shop_channels.identity).
+MAX_SENDER_CHARS = 200
+UNAUTHORIZED_REST = (
+    "The REST channel is for the shop's own backend: send its credential as "
+    "'Authorization: Bearer <REST_CHANNEL_TOKEN>' (the demo default is in .env.example). "
+    "Customers chat through the web chat."
+)
 
 
 def json_object(request: Request) -> Dict[str, Any]:
@@ -110,23 +134,37 @@ def json_object(request: Request) -> Dict[str, Any]:
 
 
 class RestInput(_RestInput):
-    """Rasa's REST channel (`/webhooks/rest/webhook`) without command injection.
+    """Rasa's REST channel (`/webhooks/rest/webhook`) for the shop's own backend, without command injection.
 
-    Requests are checked before Rasa sees them: a JSON object, a string sender of
-    at most 255 characters, object metadata; the input channel is always "rest".
+    Every request needs the backend's credential (`Authorization: Bearer <REST_CHANNEL_TOKEN>`,
+    or `?token=` as `rasa shell` sends it): whoever holds a conversation's id must not be able to
+    speak in it. Requests are checked before Rasa sees them: a JSON object, a string sender of at
+    most 200 characters, object metadata; the input channel is always "rest". The backend may
+    name its end user in `metadata.client_id`, which the per-client verification limit follows.
     """
 
     def blueprint(self, on_new_message: OnNewMessage):  # type: ignore[override]
         webhook = super().blueprint(neutralizing(on_new_message))
-        # every Rasa process serves this channel: the place to close the kept action-server connections
-        webhook.after_server_stop(lambda app, loop: rasa_speedups.close_sessions())
+        # every Rasa server serves this channel: the place to close the kept action-server connections
+        # (shop_server.patches; nothing to close where the patches are not installed)
+        webhook.after_server_stop(lambda app, loop: close_sessions())
+
+        @webhook.middleware("request")
+        async def require_backend_credential(request: Request):
+            if request.method == "POST" and request.path.endswith("/webhook"):
+                header = request.headers.get("Authorization", "")
+                given = header[len("Bearer "):] if header.startswith("Bearer ") else request.args.get("token")
+                if not rest_token_ok(given):
+                    return response.json({"error": "unauthorized", "message": UNAUTHORIZED_REST}, status=401)
+            return None
+
         return webhook
 
     async def _extract_sender(self, req: Request) -> Optional[Text]:
         sender = json_object(req).get("sender")
         if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER_CHARS:
             raise InvalidUsage(f"'sender' must be a string of 1 to {MAX_SENDER_CHARS} characters.")
-        return sender
+        return conversation_id(sender, self.get_metadata(req) or {})
 
     def _extract_message(self, req: Request) -> Optional[Text]:
         return json_object(req).get("message")
@@ -135,18 +173,24 @@ class RestInput(_RestInput):
         return self.name()
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
-        metadata = json_object(request).get("metadata")
-        return metadata if isinstance(metadata, dict) else None
+        if "shop_metadata" not in request.ctx.__dict__:
+            raw = json_object(request).get("metadata")
+            named = raw.get("client_id") if isinstance(raw, dict) else None
+            client = named if isinstance(named, str) and named else (request.remote_addr or request.ip)
+            request.ctx.shop_metadata = customer_metadata(raw, client=f"rest:{client}")
+        return request.ctx.shop_metadata
 
 
 class SocketIOInput(_SocketIOInput):
-    """Rasa's Socket.IO channel without command injection, with working session persistence.
+    """Rasa's Socket.IO channel without command injection, with working, signed session persistence.
 
     Rasa 3.6 calls `sio.enter_room()` without `await`; with python-socketio 5.10+ (the lock
     has 5.18) that is a coroutine, so the socket never joins its session's room and, with
     `session_persistence: true`, no reply ever reaches the browser. `session_request` is
-    re-registered here to await it. A socket also only speaks in the session it asked for:
-    `user_uttered` uses the session bound to the socket, not whatever id the message names.
+    re-registered here to await it. A session id is issued by the server and signed; a client
+    resumes one only by presenting it back intact, so it can never pick another's. A socket only
+    speaks in the session bound to it, and a login (verified here, never stored) gives the
+    session a conversation of its own.
     """
 
     def blueprint(self, on_new_message: OnNewMessage):  # type: ignore[override]
@@ -155,8 +199,8 @@ class SocketIOInput(_SocketIOInput):
         sio = self.sio
 
         async def session_request(sid: str, data: Optional[Dict[str, Any]]) -> None:
-            requested = (data or {}).get("session_id")
-            session_id = requested if isinstance(requested, str) and SESSION_ID.match(requested) else uuid.uuid4().hex
+            requested = (data or {}).get("session_id") if isinstance(data, dict) else None
+            session_id = session_id_if_signed(requested) or issue_session_id()
             if self.session_persistence:
                 await sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.save_session(sid, {"session_id": session_id}, namespace=self.namespace)
@@ -165,24 +209,29 @@ class SocketIOInput(_SocketIOInput):
         async def user_uttered(sid: str, data: Any) -> None:
             if not isinstance(data, dict):
                 return
-            if self.session_persistence:
-                session_id = (await sio.get_session(sid, namespace=self.namespace)).get("session_id")
-                if not session_id:
-                    logger.warning("Ignored a Socket.IO message sent before `session_request`.")
-                    return
-            else:
-                session_id = sid
-            metadata = data.get(self.metadata_key) or {}
-            if isinstance(metadata, str):  # some widgets send it JSON-encoded
+            session_id = (await sio.get_session(sid, namespace=self.namespace)).get("session_id")
+            if not session_id:
+                logger.warning("Ignored a Socket.IO message sent before `session_request`.")
+                return
+            raw = data.get(self.metadata_key) or {}
+            if isinstance(raw, str):  # some widgets send it JSON-encoded
                 try:
-                    metadata = json.loads(metadata)
+                    raw = json.loads(raw)
                 except ValueError:
-                    metadata = {}
-            metadata = metadata if isinstance(metadata, dict) else {}
-            output = SocketIOOutput(sio, self.bot_message_evt)
-            await handle(UserMessage(str(data.get("message") or ""), output, session_id,
+                    raw = {}
+            environ = sio.get_environ(sid, namespace=self.namespace) or {}
+            metadata = customer_metadata(raw, client=f"web:{environ.get('REMOTE_ADDR', 'unknown')}")
+            output = SessionRoomOutput(sio, self.bot_message_evt)
+            await handle(UserMessage(str(data.get("message") or ""), output, conversation_id(session_id, metadata),
                                      input_channel=self.name(), metadata=metadata))
 
         sio.on("session_request", session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, user_uttered, namespace=self.namespace)
         return webhook
+
+
+class SessionRoomOutput(SocketIOOutput):
+    """Sends a conversation's replies to its session's room (a logged-in conversation shares the room)."""
+
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        await super()._send_message(session_of(socket_id), response)

@@ -17,9 +17,10 @@ both keys expire `ttl_seconds` after the last save (default one hour). Events
 go to the event broker exactly when they are appended.
 
 Redis outages: a read is retried for `read_retry_seconds` (default 2 s), then the
-error reaches Rasa; with `shop_stores.fail_closed` loaded, the turn stops before any
-action runs instead of continuing on an empty conversation. A write comes at the
-end of a turn whose actions already ran, so it is retried for `save_retry_seconds`
+error reaches Rasa; with shop_server.patches installed (`python -m shop_server`, how
+every Rasa server of this project starts), the turn stops before any action runs
+instead of continuing on an empty conversation. A write comes at the end of a turn
+whose actions already ran, so it is retried for `save_retry_seconds`
 (default 90 s, longer than a Redis restart): the customer's reply waits instead of
 the turn's events being lost. Each attempt re-reads the stored length, so a write
 whose reply was lost is never appended twice.
@@ -43,7 +44,6 @@ from redis.backoff import EqualJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from shop_stores import fail_closed
 from shop_stores.redis_settings import RedisSettings
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def _is_session_start(event: Dict[str, Any]) -> bool:
 class AsyncRedisTrackerStore(TrackerStore):
     """Redis tracker store: append-only, asynchronous, expiring (see the module docstring)."""
 
-    # read by shop_stores.fail_closed: Rasa must not hide this store's errors behind an in-memory fallback
+    # read by shop_server.patches: Rasa must not hide this store's errors behind an in-memory fallback
     fail_closed = True
 
     def __init__(
@@ -189,5 +189,3 @@ class AsyncRedisTrackerStore(TrackerStore):
         """Removes a conversation (retention jobs, erasure requests)."""
         await self.redis.delete(self._events_key(sender_id), self._meta_key(sender_id))
 
-
-fail_closed.install()

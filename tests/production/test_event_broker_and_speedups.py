@@ -1,4 +1,4 @@
-"""The batching event broker against PostgreSQL; the fixes to Rasa's per-turn cost (rasa_speedups)."""
+"""The batching event broker against PostgreSQL; the fixes to Rasa's per-turn cost (shop_server.patches)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from rasa.shared.utils.common import all_subclasses
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 from sqlalchemy import create_engine, text
 
-import shop_channels  # noqa: F401 - installs the speed-ups, as Rasa's channel loading does
-from shop_channels import rasa_speedups
+from shop_server import patches
 from shop_stores.event_broker import BatchingSQLEventBroker
 from tests import processes
 from tools.analytics_report import broker_db_url
+
+# as `python -m shop_server` does before Rasa starts
+patches.install()
 
 
 async def test_events_reach_postgresql_in_order(postgres_url, production_env, monkeypatch):
@@ -45,7 +47,7 @@ def test_action_responses_are_still_validated():
     with pytest.raises(ValidationError) as raised:
         action._validate_action_result({"events": [{"no_event_key": True}]})
     assert "Failed to validate Action server response" in raised.value.message
-    assert RemoteAction._validate_action_result.__module__ == "shop_channels.rasa_speedups"
+    assert RemoteAction._validate_action_result.__module__ == "shop_server.patches"
 
 
 async def test_action_calls_share_one_kept_connection_and_send_the_same_json():
@@ -69,7 +71,7 @@ async def test_action_calls_share_one_kept_connection_and_send_the_same_json():
         for _ in range(5):
             assert await endpoint.request(json=payload, method="post") == {"events": [], "responses": []}
     finally:
-        await rasa_speedups.close_sessions()
+        await patches.close_sessions()
         await runner.cleanup()
     assert len(seen_peers) == 5 and len(set(seen_peers)) == 1  # one TCP connection for all five calls
     assert bodies == [(payload, "secret", "1")] * 5
@@ -78,14 +80,14 @@ async def test_action_calls_share_one_kept_connection_and_send_the_same_json():
 def test_the_json_sent_to_the_action_server_means_what_rasas_did():
     for value in ({"a": [1, 2.5, "x/y", None, True]}, {"text": "h\u00e9llo \ud800 \\ \"q\" \u202e"}, {"n": 2**70},
                   {"f": 0.1 + 0.2, "e": 1e-300}):
-        assert json.loads(rasa_speedups._serialise(value)) == json.loads(json.dumps(value))
+        assert json.loads(patches.serialise(value)) == json.loads(json.dumps(value))
     with pytest.raises(TypeError):  # what neither can write still fails loudly, as it did
-        rasa_speedups._serialise({"o": object()})
+        patches.serialise({"o": object()})
 
 
 def test_kept_answers_equal_what_rasa_computes():
     for cls in all_subclasses(Event):
-        assert Event.resolve_by_type(cls.type_name) is rasa_speedups._original_resolve_by_type(cls.type_name)
+        assert Event.resolve_by_type(cls.type_name) is patches.original("Event.resolve_by_type")(cls.type_name)
     assert Event.resolve_by_type("no_such_event", default=Event) is Event
     with pytest.raises(ValueError):
         Event.resolve_by_type("no_such_event")
@@ -99,7 +101,7 @@ def test_kept_answers_equal_what_rasa_computes():
     assert sorted(minimal.nodes) == ["a", "b", "c"]
     assert schema.minimal_graph_schema(["c"]) is minimal  # computed once
     assert sorted(schema.minimal_graph_schema().nodes) == sorted(
-        rasa_speedups._original_minimal_graph_schema(schema).nodes)
+        patches.original("GraphSchema.minimal_graph_schema")(schema).nodes)
 
 
 RESPONSES = [
@@ -133,7 +135,7 @@ def test_action_responses_are_judged_as_the_full_schema_judges_them(response):
     action = RemoteAction("action_anything", None)
     if expected:
         assert action._validate_action_result(response) is True
-        assert rasa_speedups._response_checks().quick_valid(response)  # without the full schema
+        assert patches.response_checks().quick_valid(response)  # without the full schema
     else:
         with pytest.raises(ValidationError) as raised:
             action._validate_action_result(response)

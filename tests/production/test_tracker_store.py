@@ -17,6 +17,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
+from shop_server import patches
 from shop_stores.tracker_store import AsyncRedisTrackerStore
 from tests.processes import free_port
 from tests.production.conftest import REDIS_HOST, REDIS_PORT, TEST_DB
@@ -113,6 +114,7 @@ async def test_unknown_conversation_is_none_and_keys_lists_stored_ones(key_prefi
 
 async def test_errors_reach_the_caller_instead_of_an_empty_conversation(key_prefix):
     """With Redis unreachable a turn must fail, not continue on a blank tracker (fail closed)."""
+    patches.install()  # as `python -m shop_server` does before Rasa builds the agent
     store = AsyncRedisTrackerStore(domain=DOMAIN, host="127.0.0.1", port=1, key_prefix=key_prefix, socket_timeout=0.5,
                                    read_retry_seconds=0.3)
     agent_store = Agent._create_tracker_store(store, DOMAIN)
@@ -122,6 +124,7 @@ async def test_errors_reach_the_caller_instead_of_an_empty_conversation(key_pref
 
 
 def test_rasa_builds_it_from_the_production_endpoints_file(production_env):
+    patches.install()
     config = read_endpoint_config("deploy/endpoints.production.yml", "tracker_store")
     store = TrackerStore.create(config, domain=DOMAIN)
     assert isinstance(store, AsyncRedisTrackerStore)
