@@ -2,7 +2,7 @@
 
 1. Stage: a capability proposes an action; `stage` writes it to the ledger as
    `awaiting_confirmation` with a human summary and an expiry.
-2. Ask: the prompt is rendered from the ledger row (see `actions.gate_actions`).
+2. Ask: the prompt is rendered from the ledger row (see `actions.dialogue.gate_actions`).
 3. Confirm: only affirm/deny while the gate asks can answer (slot mapping conditions).
 4. Execute: `claim` is one conditional UPDATE `awaiting_confirmation → executing`,
    so a second "yes", a replayed message or a retried webhook finds nothing to
@@ -20,13 +20,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from sqlalchemy import and_, or_, select, update
 
 from actions import ledger, telemetry
 from actions.api.commerce import CommerceClient
-from actions.common import verified_customer
 from actions.ledger import StagedAction, utcnow
 
 
@@ -48,6 +47,11 @@ class Proposal:
     #: only needed when the originals hold personal data such as an address
     audit_lines: Optional[List[str]] = None
     redacted_arguments: Optional[Dict[str, Any]] = None
+
+    @property
+    def prompt(self) -> str:
+        """The whole confirmation prompt as the customer sees it."""
+        return "\n".join(self.summary_lines) + "\n\n" + self.question
 
     @property
     def audit_summary(self) -> str:
@@ -77,6 +81,9 @@ class GatedCapability(ABC):
     form_name: str
     #: slots of this capability cleared once the gate is resolved
     slots_to_reset: tuple = ()
+    #: the capability's slots whose values the staged row holds: a message that changes one of
+    #: them at the confirmation is a change, never a "yes" to what was shown
+    staged_slots: tuple = ()
 
     @abstractmethod
     def propose(self, tracker: Any, client: CommerceClient) -> Proposal:
@@ -98,15 +105,6 @@ class GatedCapability(ABC):
         """What to tell a customer who never heard that `row` (now final, redacted) succeeded."""
         return ["Good news — that went through."]
 
-    @staticmethod
-    def verified_order(tracker: Any, client: CommerceClient, *, to: str) -> Tuple[Dict[str, Any], str]:
-        """The conversation's order and its verified customer id, or NotPossible("… before I can {to}")."""
-        order_id = tracker.get_slot("order_id")
-        customer_id = verified_customer(tracker, order_id)
-        if not customer_id:
-            raise NotPossible(f"I need to verify your order before I can {to}.")
-        return client.get_order(order_id), customer_id
-
 
 _CAPABILITIES: Dict[str, GatedCapability] = {}
 
@@ -126,6 +124,10 @@ def capability_for_action(action_name: str) -> Optional[GatedCapability]:
 
 def gated_forms() -> List[str]:
     return sorted(_CAPABILITIES)
+
+
+def capabilities() -> List[GatedCapability]:
+    return [_CAPABILITIES[name] for name in sorted(_CAPABILITIES)]
 
 
 # Metric outcome of each final ledger status (assistant_gate_transitions_total).
@@ -253,7 +255,7 @@ class Gate:
                     StagedAction.status == ledger.AWAITING_CONFIRMATION,
                     StagedAction.expires_at > now,
                 )
-                .values(status=ledger.EXECUTING, updated_at=now, expires_at=now + self.lease)
+                .values(status=ledger.EXECUTING, updated_at=now, confirmed_at=now, expires_at=now + self.lease)
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:
@@ -291,21 +293,21 @@ class Gate:
         return row
 
     def unfinished(self, conversation_id: str, *, since: datetime) -> Optional[StagedAction]:
-        """The conversation's latest confirmed row without a known outcome, updated after `since`."""
+        """The conversation's latest row confirmed after `since` without a known outcome."""
         with self._sessions() as session:
             return session.scalars(
                 select(StagedAction)
                 .where(
                     StagedAction.conversation_id == conversation_id,
                     StagedAction.status.in_((ledger.EXECUTING, ledger.UNKNOWN)),
-                    StagedAction.updated_at > since,
+                    StagedAction.confirmed_at > since,
                 )
                 .order_by(StagedAction.updated_at.desc())
                 .limit(1)
             ).first()
 
     def orphans(self, *, since: datetime) -> List[StagedAction]:
-        """Confirmed rows without a known outcome and nobody running them (for the recovery sweep)."""
+        """Rows updated after `since`, confirmed, without a known outcome and nobody running them."""
         now = utcnow()
         with self._sessions() as session:
             return list(session.scalars(
@@ -325,6 +327,36 @@ class Gate:
         # An unknown outcome may be retried with the same key: it keeps its arguments.
         self._transition(row_id, {ledger.EXECUTING}, status, redact=status != ledger.UNKNOWN,
                          result=result, error=error)
+
+    def give_up(self, row_id: str, *, status: str, error: str, result: Optional[Dict[str, Any]] = None) -> bool:
+        """Closes a confirmed row that ran out of time without executing it, for a person to look at.
+
+        Only from `executing` past its lease or `outcome_unknown` (nobody is running it): the
+        recovery sweep's verdict on a confirmation too old to act on.
+        """
+        now = utcnow()
+        with self._sessions.begin() as session:
+            changed = session.execute(
+                update(StagedAction)
+                .where(
+                    StagedAction.id == row_id,
+                    or_(and_(StagedAction.status == ledger.EXECUTING, StagedAction.expires_at <= now),
+                        StagedAction.status == ledger.UNKNOWN),
+                )
+                .values(status=status, updated_at=now, error=error, result=result, needs_review=True, **REDACTED)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+        if changed:
+            action_name = self.get(row_id).action_name
+            telemetry.count_gate(action_name, TRANSITION_OUTCOMES.get(status, status))
+        return changed
+
+    def for_review(self) -> List[StagedAction]:
+        """Rows a person must look at (`make review`), oldest first."""
+        with self._sessions() as session:
+            return list(session.scalars(
+                select(StagedAction).where(StagedAction.needs_review.is_(True)).order_by(StagedAction.updated_at)
+            ))
 
     def decline(self, row_id: str, conversation_id: str) -> bool:
         return self._transition(

@@ -6,26 +6,29 @@ Rasa sends the secret as `?token=` (`action_endpoint.token` in endpoints.yml);
 `Authorization: Bearer <secret>` is accepted too. Every call without it is
 refused with 401 before any action runs. Malformed calls get 400 and internal
 errors a bare 500 — never the request body or a stack trace, unlike the stock
-server's error handler.
+server's error handler. Before it serves, it brings the action ledger to its head
+revision (`actions.ledger.migrate`).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 import sys
+import zlib
 from typing import Any, Dict, Optional
-from unittest.mock import patch
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from rasa_sdk import endpoint, utils
-from rasa_sdk.endpoint import create_app
+from rasa_sdk import utils
+from rasa_sdk.endpoint import configure_cors
 from rasa_sdk.executor import ActionExecutor
+from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
 from sanic import Sanic, response
 from sanic.request import Request
 
-from actions import telemetry
+from actions import ledger, telemetry
 from actions.logs import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -72,10 +75,51 @@ def malformed(call: Any) -> Optional[str]:
     return None
 
 
+def action_app(executor: ActionExecutor) -> Sanic:
+    """rasa-sdk 3.6.2's `endpoint.create_app`, serving `executor` (the SDK's builds its own executor inside).
+
+    The same app name, CORS setting (no origin) and routes: GET /health, POST /webhook (deflate
+    bodies, the SDK version check, 400 for a rejected and 404 for an unknown action) and
+    GET /actions. Without the SDK's auto-reload (never used here) and without its error handler,
+    which answers with the request body: `build_app` adds its own.
+    """
+    app = Sanic("rasa_sdk", configure_logging=False)
+    configure_cors(app, cors_origins=[])
+
+    @app.get("/health")
+    async def health(_: Request):
+        return response.json({"status": "ok"}, status=200)
+
+    @app.post("/webhook")
+    async def webhook(request: Request):
+        if request.headers.get("Content-Encoding") == "deflate":
+            action_call = json.loads(zlib.decompress(request.body))
+        else:
+            action_call = request.json
+        if action_call is None:
+            return response.json({"error": "Invalid body request"}, status=400)
+        utils.check_version_compatibility(action_call.get("version"))
+        try:
+            result = await executor.run(action_call)
+        except ActionExecutionRejection as e:
+            logger.debug(e)
+            return response.json({"error": e.message, "action_name": e.action_name}, status=400)
+        except ActionNotFoundException as e:
+            logger.error(e)
+            return response.json({"error": e.message, "action_name": e.action_name}, status=404)
+        return response.json(result, status=200)
+
+    @app.get("/actions")
+    async def actions(_: Request):
+        return response.json([{"name": name} for name in executor.actions], status=200)
+
+    return app
+
+
 def build_app(token: str, package: str = "actions") -> Sanic:
-    # create_app builds its own ActionExecutor: hand it the traced one, for this call only
-    with patch.object(endpoint, "ActionExecutor", TracedActionExecutor):
-        app = create_app(package, cors_origins=[])
+    executor = TracedActionExecutor()
+    executor.register_package(package)
+    app = action_app(executor)
     telemetry.setup_tracing()
 
     @app.get("/metrics")
@@ -115,6 +159,14 @@ def main() -> None:
         sys.exit("ACTION_SERVER_TOKEN must be set to a secret of at least 16 characters "
                  "(scripts/stack.py generates one for `make run`)")
     configure_logging()
+    # The ledger at the head revision before the first call (under a lock: replicas starting
+    # together apply each revision once; a database ahead of this release stops it here).
+    try:
+        applied = ledger.migrate()
+    except ledger.LedgerSchemaError as error:
+        sys.exit(f"action ledger: {error}")
+    if applied:
+        logger.info("action ledger migrated: %s", ", ".join(applied))
     host = os.environ.get("ACTION_SERVER_HOST", DEFAULT_HOST)
     port = int(os.environ.get("ACTION_SERVER_PORT", DEFAULT_PORT))
     app = build_app(token)

@@ -39,6 +39,7 @@ from actions.api.errors import (
     InProgress,
     NotFound,
     Rejected,
+    TooManyAttempts,
     Unauthorized,
 )
 from actions.config import Settings, get_settings
@@ -134,11 +135,29 @@ class CommerceClient:
     def get_order(self, order_id: str) -> Dict[str, Any]:
         return self._request("GET", f"/orders/{_segment(order_id)}", route="/orders/{order_id}")
 
-    def verify_customer(self, order_id: str, email: str) -> Optional[str]:
-        """Returns the customer id when `email` is the order's email, else None."""
-        body = self._request("POST", f"/orders/{_segment(order_id)}/verify", json={"email": email},
-                             route="/orders/{order_id}/verify")
-        return body.get("customer_id") if body.get("verified") else None
+    def verify_customer(self, *, email: Optional[str] = None, name: Optional[str] = None,
+                        postal_code: Optional[str] = None, client_key: Optional[str] = None) -> Optional[str]:
+        """The customer id for an email, or for a full name + postal code; None if they match nobody.
+
+        Raises `TooManyAttempts` once the API's limit for these details or this client is reached.
+        """
+        body = {"email": email} if email is not None else {"name": name, "postal_code": postal_code}
+        answer = self._request("POST", "/customers/verify", json=body, client_key=client_key)
+        return answer.get("customer_id") if answer.get("verified") else None
+
+    def get_customer(self, customer_id: str) -> Dict[str, Any]:
+        return self._request("GET", f"/customers/{_segment(customer_id)}", route="/customers/{customer_id}")
+
+    def customer_orders(self, customer_id: str, *, limit: int = 20) -> List[Dict[str, Any]]:
+        """The customer's orders, newest placed first."""
+        return self._request(
+            "GET", f"/customers/{_segment(customer_id)}/orders", params={"limit": limit},
+            route="/customers/{customer_id}/orders",
+        ).get("orders", [])
+
+    def policy(self) -> Dict[str, Any]:
+        """The shop's return window, refund destinations and timings as the API enforces them."""
+        return self._request("GET", "/policy")
 
     def return_eligibility(self, order_id: str, item_id: str) -> Dict[str, Any]:
         return self._request(
@@ -156,14 +175,17 @@ class CommerceClient:
     # -- writes (always idempotent) ----------------------------------------------------
 
     def create_return(
-        self, *, order_id: str, item_id: str, reason: str, refund_method: str, idempotency_key: str
+        self, *, order_id: str, item_ids: List[str], reason: str, refund_method: str,
+        idempotency_key: str, gift_card_id: Optional[str] = None,
     ) -> Dict[str, Any]:
-        payload = {
+        payload: Dict[str, Any] = {
             "order_id": order_id,
-            "item_id": item_id,
+            "item_ids": list(item_ids),
             "reason": reason,
             "refund_method": refund_method,
         }
+        if gift_card_id:
+            payload["gift_card_id"] = gift_card_id
         return self._request("POST", "/returns", json=payload, idempotency_key=idempotency_key)
 
     def cancel_order(self, *, order_id: str, idempotency_key: str) -> Dict[str, Any]:
@@ -197,12 +219,16 @@ class CommerceClient:
         params: Optional[Dict[str, Any]] = None,
         idempotency_key: Optional[str] = None,
         route: Optional[str] = None,
+        client_key: Optional[str] = None,
     ) -> Dict[str, Any]:
         """One call through the circuit breaker; `route` is the path's template (no ids) for spans and metrics."""
         route = route or path
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        if client_key:
+            headers["X-Client-Key"] = client_key
         try:
             return self.breaker.call(self._send, method, path, json=json, params=params,
-                                     idempotency_key=idempotency_key, route=route)
+                                     headers=headers, route=route)
         except CircuitOpen:
             telemetry.COMMERCE_API_SECONDS.labels(method, route, "circuit_open").observe(0)
             raise
@@ -214,10 +240,9 @@ class CommerceClient:
         *,
         json: Optional[Dict[str, Any]],
         params: Optional[Dict[str, Any]],
-        idempotency_key: Optional[str],
+        headers: Dict[str, str],
         route: str,
     ) -> Dict[str, Any]:
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         started = time.perf_counter()
         # A retry may start only while its backoff and one whole attempt still fit the budget.
         budget = _latest_retry_start.set(time.monotonic() + self.retry_budget - sum(self.timeout))
@@ -279,6 +304,8 @@ def _decode(method: str, path: str, response: requests.Response) -> Dict[str, An
     )
     if status == 404:
         raise NotFound(message, **details)
+    if status == 429 and details["code"] == "too_many_attempts":
+        raise TooManyAttempts(message, retry_after=_retry_after(response, error), **details)
     if status == 409 and details["code"] == "idempotency_request_in_progress":
         raise InProgress(message, **details)
     if status == 409:
@@ -290,6 +317,16 @@ def _decode(method: str, path: str, response: requests.Response) -> Dict[str, An
     if status >= 500 or status == 429:
         raise CommerceUnavailable(message, **details)
     raise CommerceError(message, **details)
+
+
+def _retry_after(response: requests.Response, error: Dict[str, Any]) -> int:
+    """Seconds until the API accepts another attempt (the Retry-After header, else the body's)."""
+    for value in (response.headers.get("Retry-After"), error.get("retry_after")):
+        try:
+            return max(int(float(value)), 1)
+        except (TypeError, ValueError):
+            continue
+    return 60
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@
     ├── NotFound                  404: the order, item, return or parcel does not exist
     ├── Conflict                  409: a business rule said no (`code` and `reason` say which)
     ├── Rejected                  400/422: the request was invalid (`fields` says why)
+    ├── TooManyAttempts           429 too_many_attempts: verification is locked (`retry_after` seconds)
     └── Unauthorized              401/403: the action server's token is wrong (an operator problem)
 """
 
@@ -56,6 +57,14 @@ class Conflict(CommerceError):
 
 class Rejected(CommerceError):
     """The API judged the request invalid."""
+
+
+class TooManyAttempts(CommerceError):
+    """The API refuses more verification attempts for these details or this client for a while."""
+
+    def __init__(self, message: str, *, retry_after: int = 60, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
 
 
 class Unauthorized(CommerceError):

@@ -1,7 +1,7 @@
 """Cancelling an order: only before it ships, behind the gate.
 
-The confirmation lists the items and the refund; a shipped order gets an
-explanation and the offer of a return once it arrives.
+The confirmation lists the items and the refund; a shipped order gets an explanation and the
+offer of a return once it arrives.
 """
 
 from __future__ import annotations
@@ -9,42 +9,53 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions import gate as gate_module
 from actions.api.commerce import CommerceClient
 from actions.api.errors import Conflict, NotFound, Rejected
-from actions.common import friendly_date, item_label, money, payment_label
+from actions.dialogue.conversation import verified_order
+from actions.dialogue.task_form import TaskFormValidation, TurnContext
+from actions.dialogue.tasks import Task, cues, register_task
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
-from actions.gate_actions import GatedFormValidation
 from actions.ledger import FAILED, StagedAction
+from actions.shop.formatting import friendly_date, item_label, money, payment_label
+from actions.shop.policy import get_policy
+from actions.shop.profile import get_profile
+
+CANCEL_TASK = register_task(Task(
+    form="cancel_order_form",
+    intents=("cancel_order",),
+    cues=cues("cancel", "cancle", "cancell", "stop (the |my |this )?(order|it|delivery|shipment)", "don'?t want",
+              "do not want", "no longer (want|need)", "don'?t need", "ordered by mistake", "by accident",
+              "call off", "annul", "storn", "revoke", "withdraw"),
+    changes_orders=True,
+))
 
 CANCEL_REFUSALS = {
     "already_shipped": "it has already shipped, so it can't be cancelled. Once it arrives you can return it.",
-    "already_delivered": "it has already been delivered. You can return it within 30 days instead.",
+    "already_delivered": "it has already been delivered. You can return it instead.",
     "already_cancelled": "it was already cancelled.",
 }
 
 
 def explain_not_cancellable(order: Dict[str, Any]) -> str:
     """Why this order can't be cancelled, and what the customer can do instead."""
-    order_id = order["order_id"]
+    shown = get_profile().display_order(order["order_id"])
     status = order.get("status")
     if status == "shipped":
-        shipment = order.get("shipment") or {}
+        carrier = (order.get("shipment") or {}).get("carrier", "the carrier")
         return (
-            f"Order #{order_id} has already shipped with {shipment.get('carrier', 'the carrier')}, "
-            "so it can't be cancelled any more. Once it arrives you have 30 days to return it "
-            "for a full refund — just ask me to start a return."
+            f"Order {shown} has already shipped with {carrier}, so it can't be cancelled any more. "
+            "Once it arrives you can return it for a refund — just ask me to start a return."
         )
     if status == "delivered":
         return (
-            f"Order #{order_id} was delivered on {friendly_date(order.get('delivered_at'))}, so it "
-            "can't be cancelled — but you can return items within 30 days of delivery."
+            f"Order {shown} was delivered on {friendly_date(order.get('delivered_at'))}, so it "
+            "can't be cancelled — but you can return items from it instead."
         )
     refund = order.get("refund") or {}
     refund_state = "has been refunded" if refund.get("status") == "refunded" else "is being refunded"
-    return f"Order #{order_id} is already cancelled, and the payment {refund_state}."
+    return f"Order {shown} is already cancelled, and the payment {refund_state}."
 
 
 class CancelCapability(GatedCapability):
@@ -52,24 +63,25 @@ class CancelCapability(GatedCapability):
     form_name = "cancel_order_form"
 
     def propose(self, tracker: Tracker, client: CommerceClient) -> Proposal:
-        order, customer_id = self.verified_order(tracker, client, to="cancel it")
+        order, customer_id = verified_order(tracker, client)
+        if order is None:
+            raise NotPossible("I need to verify you before I can cancel an order.")
         order_id = order["order_id"]
         if order.get("status") != "processing":
             raise NotPossible(explain_not_cancellable(order))
-        currency = order.get("currency", "USD")
+        currency = order.get("currency")
         total = money(order["total"], currency)
         destination = payment_label(order.get("payment"))
         items = [f"   – {item_label(item)}, {money(item['price'], currency)}" for item in order["items"]]
+        shown = get_profile().display_order(order_id)
         return Proposal(
             order_id=order_id,
             customer_id=customer_id,
-            arguments={"order_id": order_id, "refund_amount": total, "refund_destination": destination},
-            summary_lines=[
-                f"I'm about to cancel order #{order_id}:",
-                "• Items:",
-                *items,
-                f"• Refund: {total} to {destination}",
-            ],
+            arguments={"order_id": order_id, "order_shown": shown, "refund_amount": total,
+                       "refund_destination": destination,
+                       "refund_timing": get_policy(client).refund_timing("original_payment")},
+            summary_lines=[f"I'm about to cancel order {shown}:", "• Items:", *items,
+                           f"• Refund: {total} to {destination}"],
             question="Shall I cancel this order?",
         )
 
@@ -79,7 +91,7 @@ class CancelCapability(GatedCapability):
             client.cancel_order(order_id=args["order_id"], idempotency_key=row.id)
         except (Conflict, Rejected, NotFound) as refusal:
             why = CANCEL_REFUSALS.get(refusal.reason or "", "our order system refused it.")
-            return Outcome(False, [f"I couldn't cancel order #{args['order_id']}: {why}"],
+            return Outcome(False, [f"I couldn't cancel order {args['order_shown']}: {why}"],
                            {"error_code": refusal.code}, status=FAILED)
         return self._cancelled(args)
 
@@ -96,9 +108,9 @@ class CancelCapability(GatedCapability):
         return Outcome(
             True,
             [
-                f"Done — order #{args['order_id']} is cancelled.",
+                f"Done — order {args['order_shown']} is cancelled.",
                 f"We'll refund {args['refund_amount']} to {args['refund_destination']}; "
-                "it usually shows up within 3–5 business days.",
+                f"it usually shows up within {args.get('refund_timing') or '3–5 business days'}.",
             ],
             {"cancelled": True},
         )
@@ -107,14 +119,15 @@ class CancelCapability(GatedCapability):
 gate_module.register(CancelCapability())
 
 
-class ValidateCancelOrderForm(GatedFormValidation):
+class ValidateCancelOrderForm(TaskFormValidation):
+    task = CANCEL_TASK
+    gated = True
+
     def name(self) -> Text:
         return "validate_cancel_order_form"
 
-    async def after_verification(
-        self, order: Dict[str, Any], dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> Dict[Text, Any]:
+    async def check_order(self, order: Dict[str, Any], ctx: TurnContext) -> bool:
         if order.get("status") == "processing":
-            return {}
-        dispatcher.utter_message(text=explain_not_cancellable(order))
-        return {"form_halted": True}
+            return True
+        ctx.say(text=explain_not_cancellable(order))
+        return False

@@ -2,14 +2,16 @@
 
 The shop's website signs a JWT (`sub` = the commerce API's customer id, `exp`
 required) and the web chat sends it as `metadata.customer_token` with every
-message. An unsigned, expired, tampered or wrongly signed token is ignored, and
-the customer is verified the anonymous way (order number + email) instead.
+message. The customer channel checks it here and passes on only the verified
+customer id and expiry (`actions.identity.login`); the token itself is dropped.
+An unsigned, expired, tampered or wrongly signed token is ignored, and the
+customer is verified the anonymous way (email, or name and zip) instead.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import jwt
 
@@ -22,6 +24,12 @@ MAX_TOKEN_LENGTH = 4096
 
 def customer_from_token(token: Any, settings: Optional[Settings] = None) -> Optional[str]:
     """The customer id a valid token names, else None."""
+    claims = verified_claims(token, settings)
+    return claims[0] if claims else None
+
+
+def verified_claims(token: Any, settings: Optional[Settings] = None) -> Optional[Tuple[str, float]]:
+    """(customer id, expiry as epoch seconds) of a valid token, else None."""
     settings = settings or get_settings()
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return None
@@ -44,11 +52,7 @@ def customer_from_token(token: Any, settings: Optional[Settings] = None) -> Opti
             logger.info("customer token rejected: %s", error.__class__.__name__)
             continue
         subject = claims.get("sub")
-        return subject if isinstance(subject, str) and subject else None
-    return None
-
-
-def customer_from_metadata(metadata: Any, settings: Optional[Settings] = None) -> Optional[str]:
-    if not isinstance(metadata, dict):
+        if isinstance(subject, str) and subject:
+            return subject, float(claims["exp"])
         return None
-    return customer_from_token(metadata.get(METADATA_KEY), settings)
+    return None

@@ -1,0 +1,119 @@
+"""Questions answered on the spot — inside a task too, which then asks its question again.
+
+General shop questions (`faq/...`, Rasa's retrieval intents) are answered from the shop's content
+file (`actions.shop.content`); the return policy from the commerce API's own policy, so the bot
+and the API cannot disagree; requests the assistant cannot carry out yet (exchanges, changing an
+order's items or payment, the account's address) get an honest answer and what can be done
+instead; anything else gets "I can't do that here, this is who can". None of them asks for an
+order number.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import telemetry
+from actions.api.commerce import get_commerce_client
+from actions.api.errors import CommerceError
+from actions.common import blocking
+from actions.dialogue.gate_actions import form_of
+from actions.dialogue.switching import guessed_task_is_asked_for
+from actions.dialogue.turns import read_turn
+from actions.shop.content import answer
+from actions.shop.policy import get_policy
+
+# Intent → the domain response that answers it (when the shop's file has no answer of its own).
+RESPONSES = {
+    "greet": "utter_greet",
+    "thank": "utter_you_are_welcome",
+    "bot_challenge": "utter_iamabot",
+    "out_of_scope": "utter_out_of_scope",
+    "product_question": "utter_product_question",
+    "request_exchange": "utter_cannot_exchange",
+    "modify_order_items": "utter_cannot_modify_items",
+    "change_payment_method": "utter_cannot_change_payment",
+    "change_default_address": "utter_cannot_change_default_address",
+}
+REFUND_DESTINATIONS = {
+    "original_payment": "to your original payment method",
+    "store_credit": "as store credit",
+    "gift_card": "to one of your gift cards",
+}
+
+
+def refund_destinations(methods) -> str:
+    said = [REFUND_DESTINATIONS.get(method, method) for method in methods]
+    return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " or " + said[-1]
+
+
+class ActionAnswerQuestion(Action):
+    """Answers a question or a request it cannot carry out; a task in progress then resumes."""
+
+    def name(self) -> Text:
+        return "action_answer_question"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+                  ) -> List[Dict[Text, Any]]:
+        turn = read_turn(tracker)
+        if turn.intent == "faq":
+            key = (turn.response_key or "faq/").partition("/")[2]
+            text = answer(key) if key else None
+            if text:
+                dispatcher.utter_message(text=text)
+            elif key:
+                dispatcher.utter_message(response=f"utter_faq/{key}")
+            else:
+                dispatcher.utter_message(response="utter_out_of_scope")
+        elif turn.intent == "return_policy":
+            await self._policy(dispatcher)
+        else:
+            key = turn.intent
+            text = answer(key)
+            if text:
+                dispatcher.utter_message(text=text)
+            else:
+                dispatcher.utter_message(response=RESPONSES.get(key, "utter_out_of_scope"))
+        form = form_of(tracker)
+        return [FollowupAction(form)] if form else []
+
+    @staticmethod
+    async def _policy(dispatcher: CollectingDispatcher) -> None:
+        try:
+            policy = await blocking(get_policy, get_commerce_client())
+        except CommerceError:
+            dispatcher.utter_message(response="utter_return_policy")  # the shop's general wording
+            return
+        values = {
+            "return_window_days": str(policy.return_window_days),
+            "refund_destinations": refund_destinations(policy.refund_methods),
+            "refund_timing": policy.refund_timing("original_payment"),
+        }
+        text = answer("return_policy", **values)
+        if text:
+            dispatcher.utter_message(text=text)
+        else:
+            dispatcher.utter_message(response="utter_return_policy_from_api", **values)
+
+
+class ActionFallback(Action):
+    """NLU is unsure: start the task its best guess names if the words say so too, else ask to rephrase.
+
+    "cancel the pending one and return the wireless earbuds from the other" may fall just under the
+    fallback threshold; its best guess (cancel_order+request_return) plus the words "cancel" and
+    "return" are enough. Anything else is counted (`assistant_fallbacks_total`) and asked again.
+    """
+
+    def name(self) -> Text:
+        return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+                  ) -> List[Dict[Text, Any]]:
+        if guessed_task_is_asked_for(read_turn(tracker)):
+            return [FollowupAction("action_switch_task")]
+        telemetry.FALLBACKS.inc()
+        dispatcher.utter_message(response="utter_default")
+        return []

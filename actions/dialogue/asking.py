@@ -1,0 +1,38 @@
+"""The questions every task asks: which of your orders? (listed only for the verified customer)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.api.commerce import get_commerce_client
+from actions.api.errors import CommerceError
+from actions.common import blocking
+from actions.dialogue.finding import order_buttons
+from actions.identity.verification import current_customer
+
+
+class ActionAskOrderId(Action):
+    """Asks which order, with the verified customer's recent orders as buttons (newest first)."""
+
+    def name(self) -> Text:
+        return "action_ask_order_id"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+                  ) -> List[Dict[Text, Any]]:
+        customer = current_customer(tracker)
+        if customer is None:
+            return []  # nothing about any order before verification
+        try:
+            orders = await blocking(get_commerce_client().customer_orders, customer)
+        except CommerceError:
+            dispatcher.utter_message(response="utter_commerce_unavailable")
+            return []
+        choices = tracker.get_slot("order_choices")
+        if isinstance(choices, list) and choices:
+            orders = [order for order in orders if order["order_id"] in choices] or orders
+        dispatcher.utter_message(response="utter_ask_order_id", buttons=order_buttons(orders))
+        return []
