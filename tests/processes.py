@@ -24,6 +24,9 @@ DEMO_TOKEN = "demo-commerce-token"
 ACTION_SERVER_TOKEN = secrets.token_urlsafe(24)
 # signs the logged-in shopper tokens of the tests (a test value, not a deployment secret)
 CUSTOMER_TOKEN_SECRET = "test-only-customer-token-secret-0123456789"
+# the shop backend's credential on the REST channel, and the web chat's session signing key
+REST_CHANNEL_TOKEN = secrets.token_urlsafe(18)
+SESSION_SIGNING_SECRET = secrets.token_urlsafe(24)
 CHANNEL_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "MESSENGER_VERIFY_TOKEN", "MESSENGER_APP_SECRET",
                    "MESSENGER_PAGE_ACCESS_TOKEN")
 
@@ -70,14 +73,15 @@ def base_env(**overrides: str) -> Dict[str, str]:
                 "RASA_TELEMETRY_ENABLED": "false"})
     for name in CHANNEL_SECRETS:  # credentials.yml reads them; unset would stop Rasa from starting
         env.setdefault(name, "not-configured")
+    env["SHOP"] = "demo"  # the tests' shop unless a test says otherwise (whatever the shell has)
     env.update(overrides)
     return env
 
 
-def seed(database_url: str) -> None:
-    """Resets the commerce database to the demo data (the real `make seed` path)."""
+def seed(database_url: str, shop: str = "demo") -> None:
+    """Resets the commerce database to a shop's data (the real `make seed` path)."""
     subprocess.run(
-        [str(API_PYTHON), "-m", "commerce_api.seed"],
+        [str(API_PYTHON), "-m", "commerce_api.seed", "--shop", shop],
         cwd=ROOT,
         env=base_env(COMMERCE_DATABASE_URL=database_url),
         check=True,
@@ -86,11 +90,11 @@ def seed(database_url: str) -> None:
 
 
 @contextmanager
-def commerce_api(database_url: str, logs: Path) -> Iterator[str]:
+def commerce_api(database_url: str, logs: Path, shop: str = "demo") -> Iterator[str]:
     port = free_port()
     env = base_env(
         COMMERCE_API_PORT=str(port), COMMERCE_DATABASE_URL=database_url,
-        COMMERCE_API_TOKEN=DEMO_TOKEN, COMMERCE_SEED_ON_START="always",
+        COMMERCE_API_TOKEN=DEMO_TOKEN, COMMERCE_SEED_ON_START="always", SHOP=shop,
     )
     with running([str(API_PYTHON), "-m", "commerce_api"], env, f"http://127.0.0.1:{port}/health",
                  logs / "commerce-api.log"):
@@ -110,8 +114,9 @@ def action_server(env: Dict[str, str], logs: Path) -> Iterator[str]:
 @contextmanager
 def rasa_server(env: Dict[str, str], logs: Path) -> Iterator[str]:
     port = free_port()
-    command = [
-        str(RASA_BIN / "rasa"), "run", "--model", "models", "--port", str(port), "--interface", "127.0.0.1",
+    command = [  # as scripts/stack.py starts it: the guarded patches, then Rasa's CLI
+        str(RASA_BIN / "python"), "-m", "shop_server", "run", "--model", "models", "--port", str(port),
+        "--interface", "127.0.0.1",
         "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", "--cors", "*",
     ]
     with running(command, env, f"http://127.0.0.1:{port}/", logs / "rasa.log"):
@@ -163,7 +168,17 @@ class ProductionLayout:
 
 def production_env() -> Dict[str, str]:
     return base_env(ACTION_SERVER_TOKEN=ACTION_SERVER_TOKEN, COMMERCE_SEED_ON_START="always",
-                    CUSTOMER_TOKEN_SECRET=CUSTOMER_TOKEN_SECRET)
+                    CUSTOMER_TOKEN_SECRET=CUSTOMER_TOKEN_SECRET, REST_CHANNEL_TOKEN=REST_CHANNEL_TOKEN,
+                    SESSION_SIGNING_SECRET=SESSION_SIGNING_SECRET)
+
+
+REST_HEADERS = {"Authorization": f"Bearer {REST_CHANNEL_TOKEN}"}
+
+
+def rest_post(base_url: str, json_body: Any, **kwargs: Any) -> requests.Response:
+    """A REST channel message with the shop backend's credential (the channel refuses any without)."""
+    headers = {**REST_HEADERS, **kwargs.pop("headers", {})}
+    return requests.post(f"{base_url}/webhooks/rest/webhook", json=json_body, headers=headers, **kwargs)
 
 
 @contextmanager

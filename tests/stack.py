@@ -6,6 +6,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Type, TypeVar
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -27,7 +28,8 @@ class Stack:
 
     def send(self, sender: str, text: str, **extra: Any) -> List[Dict[str, Any]]:
         response = requests.post(
-            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text, **extra}, timeout=60
+            f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text, **extra}, timeout=60,
+            headers={"Authorization": f"Bearer {processes.REST_CHANNEL_TOKEN}"},
         )
         assert response.status_code == 200, response.text
         return response.json()
@@ -38,7 +40,7 @@ class Stack:
         ]
 
     def order(self, order_id: str) -> Dict[str, Any]:
-        return self.api.get(f"{self.commerce_api_url}/orders/{order_id}", timeout=5).json()
+        return self.api.get(f"{self.commerce_api_url}/orders/{quote(order_id, safe='')}", timeout=5).json()
 
 
 class Conversation:
@@ -77,6 +79,8 @@ def stack_env(commerce_api_url: str, state: Path, **extra_env: str) -> Dict[str,
         ACTION_LEDGER_URL=f"sqlite:///{state / 'ledger.db'}",
         ACTION_SERVER_TOKEN=processes.ACTION_SERVER_TOKEN,
         CUSTOMER_TOKEN_SECRET=processes.CUSTOMER_TOKEN_SECRET,
+        REST_CHANNEL_TOKEN=processes.REST_CHANNEL_TOKEN,
+        SESSION_SIGNING_SECRET=processes.SESSION_SIGNING_SECRET,
         TRACKER_DB_PATH=str(state / "tracker.db"),
         EVENT_BROKER_DB_PATH=str(state / "events.db"),
         **extra_env,

@@ -17,10 +17,30 @@ def test_reads_an_order_with_items_and_payment(configured) -> None:
     assert order["payment"]["last4"] == "4242"
 
 
-def test_verification_accepts_only_the_orders_email(configured) -> None:
+def test_verification_finds_the_customer_by_email_or_by_name_and_zip(configured) -> None:
     client = get_commerce_client()
-    assert client.verify_customer("4521", " Jane.Doe@Example.com ") == "cus_jane_doe"
-    assert client.verify_customer("4521", "sam.lee@example.com") is None
+    assert client.verify_customer(email=" Jane.Doe@Example.com ") == "cus_jane_doe"
+    assert client.verify_customer(name="jane  doe", postal_code="97201") == "cus_jane_doe"
+    assert client.verify_customer(email="nobody@example.com") is None
+    assert client.verify_customer(name="Jane Doe", postal_code="78701") is None  # Sam's zip
+
+
+def test_too_many_failures_are_a_lockout_not_an_outage(configured) -> None:
+    from actions.api.errors import TooManyAttempts
+
+    client = get_commerce_client()
+    for _ in range(5):  # five wrong names for one email holder's name...
+        assert client.verify_customer(name="Jane Doe", postal_code="10001", client_key="client-test") is None
+    with pytest.raises(TooManyAttempts) as locked:  # ...and even the right zip is refused for a while
+        client.verify_customer(name="Jane Doe", postal_code="97201", client_key="client-test")
+    assert locked.value.retry_after > 0 and client.breaker.state == "closed"
+
+
+def test_a_customers_orders_and_the_shops_policy(configured) -> None:
+    client = get_commerce_client()
+    assert [o["order_id"] for o in client.customer_orders("cus_jane_doe")] == ["4522", "4523", "4521"]
+    policy = client.policy()
+    assert policy["return_window_days"] == 30 and "store_credit" in policy["refund_methods"]
 
 
 def test_unknown_order_is_not_found(configured) -> None:
@@ -42,9 +62,9 @@ def test_a_business_rule_refusal_is_a_conflict_with_its_reason(configured) -> No
 
 def test_a_write_retried_with_its_key_acts_once(configured) -> None:
     client = get_commerce_client()
-    first = client.create_return(order_id="4521", item_id="4521-2", reason="wrong_size",
+    first = client.create_return(order_id="4521", item_ids=["4521-2"], reason="wrong_size",
                                  refund_method="store_credit", idempotency_key="same-key")
-    again = client.create_return(order_id="4521", item_id="4521-2", reason="wrong_size",
+    again = client.create_return(order_id="4521", item_ids=["4521-2"], reason="wrong_size",
                                  refund_method="store_credit", idempotency_key="same-key")
     assert first["return_id"] == again["return_id"]
     assert len(client.list_returns("4521")) == 1

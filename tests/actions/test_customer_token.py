@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from actions.config import Settings
-from actions.customer_token import customer_from_metadata, customer_from_token
+from actions.identity.customer_token import customer_from_token, verified_claims
+from actions.identity.login import login_from_metadata
 
 BASE = Settings(
     commerce_api_url="http://127.0.0.1:1", commerce_api_token="t", ledger_url="sqlite://", timeout_seconds=1,
@@ -41,7 +42,8 @@ def test_hs256_token_names_its_customer() -> None:
     settings = dataclasses.replace(BASE, customer_token_secret=SECRET)
     token = jwt.encode(claims(), SECRET, algorithm="HS256")
     assert customer_from_token(token, settings) == "cus_jane_doe"
-    assert customer_from_metadata({"customer_token": token}, settings) == "cus_jane_doe"
+    customer, expires_at = verified_claims(token, settings)
+    assert customer == "cus_jane_doe" and expires_at > time.time()
 
 
 def test_expired_unsigned_and_incomplete_tokens_are_ignored() -> None:
@@ -50,8 +52,14 @@ def test_expired_unsigned_and_incomplete_tokens_are_ignored() -> None:
     assert customer_from_token(expired, settings) is None
     assert customer_from_token(jwt.encode(claims(), None, algorithm="none"), settings) is None
     assert customer_from_token(jwt.encode({"sub": "cus_jane_doe"}, SECRET, algorithm="HS256"), settings) is None
-    assert customer_from_metadata({"customer_token": None}, settings) is None
-    assert customer_from_metadata("not a dict", settings) is None
+    assert verified_claims(None, settings) is None and verified_claims(12345, settings) is None
+
+
+def test_the_channels_login_counts_only_until_it_expires() -> None:
+    metadata = {"login": {"customer_id": "cus_jane_doe", "expires_at": time.time() + 60}}
+    assert login_from_metadata(metadata).customer_id == "cus_jane_doe"
+    assert login_from_metadata({"login": {"customer_id": "cus_jane_doe", "expires_at": time.time() - 1}}) is None
+    assert login_from_metadata({"login": "cus_jane_doe"}) is None and login_from_metadata("not a dict") is None
 
 
 def test_rs256_token_verifies_with_the_public_key() -> None:

@@ -109,6 +109,15 @@ class ChannelStack(Stack):
             ).fetchall()
         return [json.loads(row[0]) for row in rows]
 
+    def user_messages_like(self, prefix: str) -> List[Dict[str, Any]]:
+        """The user events of every conversation whose id starts with `prefix` (a session's logged-in ones)."""
+        if not self.tracker_db.exists():
+            return []
+        with sqlite3.connect(self.tracker_db) as db:
+            rows = db.execute("SELECT data FROM events WHERE sender_id LIKE ? AND type_name = 'user' ORDER BY id",
+                              (prefix.replace("%", "") + "%",)).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
     def events(self, sender_id: str) -> int:
         if not self.tracker_db.exists():
             return 0

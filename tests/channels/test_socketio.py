@@ -127,15 +127,39 @@ async def test_reconnecting_with_the_session_id_continues_the_conversation(shop:
     await fresh.close()
 
 
-async def test_the_customer_token_travels_as_message_metadata(shop: ChannelStack) -> None:
+async def test_a_login_token_is_checked_by_the_channel_and_never_stored(shop: ChannelStack) -> None:
+    from tests.security.conftest import customer_token
+
+    token = customer_token("cus_jane_doe")
     chat = SocketChat(shop.rasa_url)
-    session = await chat.connect(session_id=f"token-{uuid.uuid4().hex[:8]}")
+    session = await chat.connect()
     try:
-        await chat.say("where is my order 4523?", until="email", metadata={"customer_token": "signed.token.value"})
+        said = await chat.say("where is my order 4523?", until="UPS", metadata={"customer_token": token})
+        assert "email address on your account" not in texts(said)  # verified by the login, nothing asked
+        asked = await chat.say("where is my order 4523?", until="email")  # logged out: a fresh conversation
+        assert "UPS" not in texts(asked)
     finally:
         await chat.close()
-    [message] = shop.user_messages(session)
-    assert message["metadata"]["customer_token"] == "signed.token.value"
+    stored = shop.user_messages(session) + shop.user_messages_like(f"{session}~")
+    assert stored and not any(token in str(m) or "customer_token" in str(m.get("metadata")) for m in stored)
+    assert any((m.get("metadata") or {}).get("login", {}).get("customer_id") == "cus_jane_doe" for m in stored)
+
+
+async def test_a_client_cannot_pick_or_forge_a_session_id(shop: ChannelStack) -> None:
+    first = SocketChat(shop.rasa_url)
+    session = await first.connect()
+    await first.say("I want to return the blue jacket from order #4521", until="email")
+    await first.say(JANE, until="reason")
+    await first.close()
+    value, _, signature = session.partition(".")
+    for guess in (value, f"{value}.{'0' * len(signature)}", "customer-0001-0002-0003", f"x{session}"):
+        other = SocketChat(shop.rasa_url)
+        try:
+            assert await other.connect(session_id=guess) != session
+            said = await other.say("yes", until="")
+            assert "Shall I create" not in texts(said) and "Blue Denim" not in texts(said)
+        finally:
+            await other.close()
 
 
 async def test_a_typed_slash_command_over_socketio_cannot_confirm(shop: ChannelStack) -> None:

@@ -2,8 +2,9 @@
 
 No Docker engine runs on these machines, so nothing here builds an image or starts a container.
 What is checked instead: the real linters (hadolint, the Compose specification's schema, Docker
-Compose's own `config`), Debian's nginx on a copy of the balancer's configuration, and the
-consistency of the files with each other and with the code.
+Compose's own `config`), BuildKit's Dockerfile parser and docker-py's `.dockerignore` matcher
+(tests/deploy/docker_tools.py, in .venv/lint), Debian's nginx on a copy of the balancer's
+configuration, and the consistency of the files with each other and with the code.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, List, NamedTuple, Set
 
 import pytest
 import yaml
@@ -109,19 +110,37 @@ def placeholders(path: Path) -> set:
     return found
 
 
-def dockerfile_instructions(path: Path) -> Iterator[tuple]:
-    """(instruction, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
-    logical = ""
-    for line in path.read_text().splitlines():
-        stripped = line.strip()
-        if not logical and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.startswith("#"):
-            continue
-        if stripped.endswith("\\"):
-            logical += stripped[:-1] + " "
-            continue
-        logical += stripped
-        instruction, _, arguments = logical.partition(" ")
-        yield instruction.upper(), arguments.strip()
-        logical = ""
+def docker_tools(*args: str) -> object:
+    """tests/deploy/docker_tools.py in .venv/lint: BuildKit's Dockerfile parser, docker-py's .dockerignore matcher."""
+    result = subprocess.run([str(lint_tool("python")), str(ROOT / "tests/deploy/docker_tools.py"), *args],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        pytest.fail(f"docker_tools.py {args[0]} failed (is .venv/lint current? `make install`):\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+class Instruction(NamedTuple):
+    """One Dockerfile instruction as BuildKit's parser reads it: FROM, ["--chown=1001:0"], ["a", "b"]."""
+
+    cmd: str
+    flags: List[str]
+    value: List[str]
+
+
+@pytest.fixture(scope="session")
+def dockerfiles() -> Dict[str, List[Instruction]]:
+    """Each Dockerfile's instructions (by file name), parsed by BuildKit's own parser."""
+    parsed = docker_tools("parse", *map(str, DOCKERFILES))
+    return {Path(path).name: [Instruction(i["cmd"], i["flags"], i["value"]) for i in instructions]
+            for path, instructions in parsed.items()}
+
+
+@pytest.fixture(scope="session")
+def build_context() -> Set[str]:
+    """Every path (files and folders, relative) that `docker build .` would send, per .dockerignore."""
+    return set(docker_tools("context", str(ROOT)))
+
+
+def dockerignored(*paths: str) -> Dict[str, bool]:
+    """.dockerignore's verdict on each path (which need not exist): True = left out of the build context."""
+    return docker_tools("ignored", str(ROOT), *paths)

@@ -93,6 +93,12 @@ def test_several_rasa_and_action_server_replicas_behind_nginx(services: Dict):
     assert "5055" in services["nginx"].get("expose", [])
 
 
+def test_rasa_starts_through_shop_server_as_the_image_does(services: Dict):
+    """The guarded Rasa patches are installed by the entry point, before Rasa's CLI (shop_server)."""
+    assert services["rasa"]["entrypoint"] == ["python", "-m", "shop_server"]
+    assert services["rasa"]["command"][0] == "run"
+
+
 def test_rasa_runs_the_production_endpoints_with_every_variable_they_need(services: Dict):
     rasa = services["rasa"]
     command = rasa["command"]

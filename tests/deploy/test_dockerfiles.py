@@ -1,5 +1,9 @@
 """The Dockerfiles: hadolint clean, every COPY source in the build context, pinned official bases,
-non-root at run time, and the action server image's lock a part of the tested one."""
+non-root at run time, and the action server image's lock a part of the tested one.
+
+The Dockerfiles are read by BuildKit's own parser and the build context by docker-py's
+`.dockerignore` matcher (both in .venv/lint, through tests/deploy/docker_tools.py).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,11 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import Dict, List, Set
 
 import pytest
 
-from tests.deploy.conftest import DOCKERFILES, ROOT, dockerfile_instructions, lint_tool
+from tests.deploy.conftest import DOCKERFILES, ROOT, Instruction, dockerignored, lint_tool
 
 BASES = {
     "Dockerfile": {"rasa/rasa:3.6.21"},
@@ -23,52 +27,12 @@ BASES = {
 }
 
 
-def dockerignore_patterns() -> List[tuple]:
-    patterns = []
-    for line in (ROOT / ".dockerignore").read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        pattern = line[1:] if negated else line
-        regex = ""
-        index = 0
-        while index < len(pattern):
-            if pattern.startswith("**/", index):
-                regex, index = regex + "(?:.*/)?", index + 3
-            elif pattern.startswith("**", index):
-                regex, index = regex + ".*", index + 2
-            elif pattern[index] == "*":
-                regex, index = regex + "[^/]*", index + 1
-            elif pattern[index] == "?":
-                regex, index = regex + "[^/]", index + 1
-            else:
-                regex, index = regex + re.escape(pattern[index]), index + 1
-        patterns.append((re.compile(regex.rstrip("/") + r"\Z"), negated))
-    return patterns
-
-
-def ignored(relative: str, patterns: List[tuple]) -> bool:
-    """Docker's rule: a path is left out if it or a parent folder matches (last matching pattern wins)."""
-    parts = relative.split("/")
-    for depth in range(1, len(parts) + 1):
-        prefix = "/".join(parts[:depth])
-        verdict = False
-        for regex, negated in patterns:
-            if regex.match(prefix):
-                verdict = not negated
-        if verdict:
-            return True
-    return False
-
-
-def copy_sources(dockerfile: Path) -> List[str]:
+def copy_sources(instructions: List[Instruction]) -> List[str]:
+    """What COPY and ADD take from the build context (not from another stage)."""
     sources = []
-    for instruction, arguments in dockerfile_instructions(dockerfile):
-        if instruction not in ("COPY", "ADD") or "--from=" in arguments:
-            continue
-        words = [word for word in arguments.split() if not word.startswith("--")]
-        sources += words[:-1]
+    for instruction in instructions:
+        if instruction.cmd in ("COPY", "ADD") and not any(f.startswith("--from=") for f in instruction.flags):
+            sources += instruction.value[:-1]
     return sources
 
 
@@ -94,51 +58,70 @@ def test_hadolint_really_lints(hadolint: Path, tmp_path: Path):
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
-def test_every_copy_source_is_in_the_build_context(dockerfile: Path):
-    patterns = dockerignore_patterns()
-    sources = copy_sources(dockerfile)
+def test_every_copy_source_is_in_the_build_context(dockerfile: Path, dockerfiles: Dict[str, List[Instruction]],
+                                                   build_context: Set[str]):
+    sources = copy_sources(dockerfiles[dockerfile.name])
     assert sources
     for source in sources:
         path = ROOT / source
         assert path.exists(), f"{dockerfile.name}: COPY {source} does not exist"
-        assert not ignored(source, patterns), f"{dockerfile.name}: .dockerignore leaves {source} out"
+        assert source.rstrip("/") in build_context, f"{dockerfile.name}: .dockerignore leaves {source} out"
         if path.is_dir():
-            files = [p.relative_to(ROOT).as_posix() for p in path.rglob("*") if p.is_file()]
-            assert any(not ignored(f, patterns) for f in files), f"{source}: every file is ignored"
+            assert any(sent.startswith(source.rstrip("/") + "/") and (ROOT / sent).is_file()
+                       for sent in build_context), f"{source}: every file is ignored"
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out():
-    patterns = dockerignore_patterns()
-    for path in (".env", ".env.production", ".git/config", ".venv/rasa/bin/python", ".data/ledger.db",
-                 "models/assistant.tar.gz", "webchat/node_modules/ws/index.js", "commerce_api/tests/test_x.py",
-                 "actions/__pycache__/gate.cpython-310.pyc"):
-        assert ignored(path, patterns), f"{path} would be sent to the Docker daemon"
-    for path in (".env.example", "commerce_api/__main__.py", "shop_stores/lock_store.py", "webchat/static/widget.js",
-                 "deploy/endpoints.production.yml", "requirements/actions.lock", "domain/_shared.yml"):
-        assert not ignored(path, patterns), f"{path} is needed in the build context"
+    left_out = (".env", ".env.production", ".git/config", ".venv/rasa/bin/python", ".data/ledger.db",
+                "models/assistant.tar.gz", "webchat/node_modules/ws/index.js", "commerce_api/tests/test_x.py",
+                "actions/__pycache__/gate.cpython-310.pyc")
+    needed = (".env.example", "commerce_api/__main__.py", "shop_stores/lock_store.py", "webchat/static/widget.js",
+              "deploy/endpoints.production.yml", "requirements/actions.lock", "domain/_shared.yml",
+              "shop_server/patches.py")
+    verdicts = dockerignored(*left_out, *needed)
+    for path in left_out:
+        assert verdicts[path], f"{path} would be sent to the Docker daemon"
+    for path in needed:
+        assert not verdicts[path], f"{path} is needed in the build context"
+
+
+def test_the_matcher_reads_dockerignore_as_docker_does():
+    """Docker's rules, not gitignore's: a pattern is anchored at the context root, `**/` matches any depth."""
+    verdicts = dockerignored("models", "bench/models/x.py", "tests/x.py", "commerce_api/tests/x.py",
+                             "shop_server/tests_of_mine.py", "a/b/__pycache__/c.pyc", ".env.local", ".env.example")
+    assert verdicts == {"models": True, "bench/models/x.py": False, "tests/x.py": True,
+                        "commerce_api/tests/x.py": True, "shop_server/tests_of_mine.py": False,
+                        "a/b/__pycache__/c.pyc": True, ".env.local": True, ".env.example": False}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
-def test_base_images_are_the_pinned_official_ones(dockerfile: Path):
-    bases = {arguments.split()[0] for instruction, arguments in dockerfile_instructions(dockerfile)
-             if instruction == "FROM"}
+def test_base_images_are_the_pinned_official_ones(dockerfile: Path, dockerfiles: Dict[str, List[Instruction]]):
+    bases = {i.value[0] for i in dockerfiles[dockerfile.name] if i.cmd == "FROM"}
     assert bases == BASES[dockerfile.name]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
-def test_the_final_stage_runs_as_a_numeric_non_root_user(dockerfile: Path):
-    stages: List[List[tuple]] = []
-    for instruction, arguments in dockerfile_instructions(dockerfile):
-        if instruction == "FROM":
+def test_the_final_stage_runs_as_a_numeric_non_root_user(dockerfile: Path, dockerfiles: Dict[str, List[Instruction]]):
+    stages: List[List[Instruction]] = []
+    for instruction in dockerfiles[dockerfile.name]:
+        if instruction.cmd == "FROM":
             stages.append([])
-        stages[-1].append((instruction, arguments))
-    users = [arguments for instruction, arguments in stages[-1] if instruction == "USER"]
+        stages[-1].append(instruction)
+    users = [i.value[0] for i in stages[-1] if i.cmd == "USER"]
     assert users, f"{dockerfile.name}: the final stage never sets USER"
     assert users[-1].isdigit() and int(users[-1]) != 0, f"{dockerfile.name}: runs as {users[-1]}"
 
 
-def test_the_assistant_image_carries_the_production_stores_and_endpoints():
-    sources = copy_sources(ROOT / "Dockerfile")
+def test_the_assistant_image_starts_rasa_through_shop_server(dockerfiles: Dict[str, List[Instruction]]):
+    """The guarded Rasa patches are installed by the entry point, before Rasa's CLI (shop_server)."""
+    instructions = {i.cmd: i.value for i in dockerfiles["Dockerfile"]}
+    assert instructions["ENTRYPOINT"] == ["python", "-m", "shop_server"]
+    assert instructions["CMD"][0] == "run"
+    assert "shop_server" in copy_sources(dockerfiles["Dockerfile"])
+
+
+def test_the_assistant_image_carries_the_production_stores_and_endpoints(dockerfiles: Dict[str, List[Instruction]]):
+    sources = copy_sources(dockerfiles["Dockerfile"])
     assert "shop_stores" in sources
     assert "deploy/endpoints.production.yml" in sources
     stores = re.findall(r"type: (shop_stores\.[\w.]+)", (ROOT / "deploy/endpoints.production.yml").read_text())
@@ -150,14 +133,16 @@ def test_the_assistant_image_carries_the_production_stores_and_endpoints():
 
 
 @pytest.mark.parametrize("dockerfile, module", [
+    ("Dockerfile", "shop_server"),
     ("deploy/actions.Dockerfile", "actions.server"),
     ("deploy/commerce-api.Dockerfile", "commerce_api"),
 ])
-def test_entrypoint_modules_are_copied(dockerfile: str, module: str):
-    instructions = dict(dockerfile_instructions(ROOT / dockerfile))
-    assert f'"-m", "{module}"' in instructions["ENTRYPOINT"]
+def test_entrypoint_modules_are_copied(dockerfile: str, module: str, dockerfiles: Dict[str, List[Instruction]]):
+    instructions = {i.cmd: i.value for i in dockerfiles[Path(dockerfile).name]}
+    entrypoint = instructions["ENTRYPOINT"]
+    assert entrypoint[entrypoint.index("-m") + 1] == module
     package = module.split(".")[0]
-    assert package in copy_sources(ROOT / dockerfile)
+    assert package in copy_sources(dockerfiles[Path(dockerfile).name])
     path = ROOT / module.replace(".", "/")
     assert path.with_suffix(".py").exists() or (path / "__main__.py").exists()
 
@@ -183,9 +168,10 @@ def imported_modules(path: Path) -> set:
 
 
 @pytest.mark.parametrize("dockerfile", ["Dockerfile", "deploy/actions.Dockerfile", "deploy/commerce-api.Dockerfile"])
-def test_every_first_party_module_the_image_code_imports_is_copied(dockerfile: str):
+def test_every_first_party_module_the_image_code_imports_is_copied(dockerfile: str,
+                                                                  dockerfiles: Dict[str, List[Instruction]]):
     copied = set()
-    for source in copy_sources(ROOT / dockerfile):
+    for source in copy_sources(dockerfiles[Path(dockerfile).name]):
         path = ROOT / source
         copied |= {p for p in path.rglob("*.py") if "tests" not in p.parts} if path.is_dir() else {path}
     for file in sorted(p for p in copied if p.suffix == ".py" and p.parent != ROOT / "scripts"):
@@ -221,12 +207,13 @@ def dependency_closure(root: str) -> set:
 
 
 def test_the_assistant_image_code_needs_nothing_beyond_rasa_and_its_dependencies():
-    """The assistant image installs nothing: what shop_channels, shop_stores and actions/common import
-    must come with rasa 3.6.21 (this venv has the same rasa, so the same dependency tree)."""
+    """The assistant image installs nothing: what shop_channels, shop_stores, shop_server and actions/common
+    import must come with rasa 3.6.21 (this venv has the same rasa, so the same dependency tree)."""
     available = dependency_closure("rasa")
     assert {"rasa-sdk", "redis", "psycopg2-binary", "slack-sdk", "fbmessenger", "sanic"} <= available
     providers = import_names_to_distributions()
-    copied = [ROOT / "actions/common.py", *ROOT.glob("shop_channels/**/*.py"), *ROOT.glob("shop_stores/**/*.py")]
+    copied = [ROOT / "actions/common.py", *ROOT.glob("shop_channels/**/*.py"), *ROOT.glob("shop_stores/**/*.py"),
+              *ROOT.glob("shop_server/**/*.py")]
     for file in copied:
         for node in ast.walk(ast.parse(file.read_text())):
             names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \

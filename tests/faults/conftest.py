@@ -94,7 +94,7 @@ class FaultStack(Stack):
             self.action_server.url, params={"token": processes.ACTION_SERVER_TOKEN}, timeout=10,
             json={"next_action": "action_report_order_status", "sender_id": "circuit-probe",
                   "tracker": {"sender_id": "circuit-probe", "slots": {"order_id": "4521",
-                              "verified_orders": {"4521": "cus_jane_doe"}}, "events": [],
+                              "customer_id": "cus_jane_doe", "verified_via": "email"}, "events": [],
                               "latest_message": {}, "active_loop": {}},
                   "domain": {}},
         )

@@ -30,6 +30,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from shop_channels import PROCESSING_FAILED_REPLY
+from tests import processes
 from tests.processes import API_PYTHON, DEMO_TOKEN, ROOT, ProductionLayout
 
 SOAK_SECONDS = float(os.environ.get("FAULT_SOAK_SECONDS", "60"))
@@ -52,8 +53,8 @@ class Customers:
         """Sends until handled, like a customer told to send it again."""
         for _ in range(RESENDS):
             try:
-                response = requests.post(f"{self.layout.url}/webhooks/rest/webhook", timeout=150,
-                                         json={"sender": sender, "message": message})
+                response = processes.rest_post(self.layout.url, {"sender": sender, "message": message},
+                                               timeout=150)
                 reply = " ".join(m.get("text", "") for m in response.json()) if response.ok else ""
             except (requests.RequestException, ValueError):
                 reply = ""

@@ -61,7 +61,7 @@ def test_an_unknown_outcome_is_finished_by_try_again_with_the_same_key(
     said = shopper.say("yes")
     assert "can't confirm whether that went through" in said and "RMA-" not in said
     [row] = shopper.ledger()
-    assert row.status == ledger.UNKNOWN and row.arguments["item_id"] == "4521-1"  # kept for the retry
+    assert row.status == ledger.UNKNOWN and row.arguments["item_ids"] == ["4521-1"]  # kept for the retry
     assert len(fault_stack.returns("4521")) == 1  # the API did act
 
     fault_stack.proxy.heal()

@@ -24,12 +24,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from actions import ledger, telemetry
 from actions.api import commerce
+from actions.common import mask_conversation_id
 from actions.config import get_settings
 from actions.server import TracedActionExecutor
 from tests import processes
 
 CONVERSATION = "trace-test-conversation"
-JANE = {"4521": "cus_jane_doe"}
+
 
 
 class OtlpReceiver:
@@ -126,15 +127,16 @@ def domain() -> Dict[str, Any]:
 
 
 def call(action: str, slots: Dict[str, Any], domain: Dict[str, Any], *, intent: str = "inform",
-         active_loop: Optional[str] = "return_form", new_slots: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """The action call Rasa would send (new_slots: slot candidates a form validates)."""
-    events: List[Dict[str, Any]] = [{"event": "user", "text": "", "parse_data": {}}]
+         active_loop: Optional[str] = "return_form", new_slots: Optional[Dict[str, Any]] = None,
+         text: str = "", before: Optional[List[Dict[str, Any]]] = None) -> Dict[str, Any]:
+    """The action call Rasa would send (new_slots: slot candidates a form validates; before: earlier events)."""
+    events: List[Dict[str, Any]] = list(before or []) + [{"event": "user", "text": text, "parse_data": {}}]
     events += [{"event": "slot", "name": k, "value": v} for k, v in (new_slots or {}).items()]
     return {
         "next_action": action, "sender_id": CONVERSATION, "domain": domain, "version": "3.6.21",
         "tracker": {
             "sender_id": CONVERSATION, "slots": {**slots, **(new_slots or {})}, "events": events,
-            "latest_message": {"text": "", "intent": {"name": intent, "confidence": 1.0}, "entities": []},
+            "latest_message": {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": []},
             "active_loop": {"name": active_loop} if active_loop else {}, "paused": False,
             "followup_action": None, "latest_action_name": "action_listen",
         },
@@ -150,18 +152,21 @@ async def test_a_full_return_is_one_trace_from_action_to_api_server(spans, otlp,
     executor.register_package("actions")
     # 1. the form validates the email (verify call), 2. the gate stages, 3. "yes" resolves it
     validated = await executor.run(call(
-        "validate_return_form", {"order_id": "4521", "requested_slot": "customer_email"}, domain,
-        new_slots={"customer_email": "jane.doe@example.com"}))
-    verified = {e["name"]: e["value"] for e in validated["events"] if e["event"] == "slot"}["verified_orders"]
-    assert verified == JANE
-    slots = {"order_id": "4521", "verified_orders": verified, "return_item": "4521-1",
+        "validate_return_form", {"order_mention": "4521", "requested_slot": "customer_email"}, domain,
+        text="jane.doe@example.com"))
+    verified = {e["name"]: e["value"] for e in validated["events"] if e["event"] == "slot"}["customer_id"]
+    assert verified == "cus_jane_doe"
+    slots = {"order_id": "4521", "customer_id": verified, "verified_via": "email", "return_items": ["4521-1"],
              "return_reason": "wrong_size", "return_refund_method": "store_credit",
              "requested_slot": "gate_confirmation"}
     staged = await executor.run(call("action_ask_gate_confirmation", slots, domain))
     row_id = next(e["value"] for e in staged["events"] if e.get("name") == "gate_action_id")
+    stamp = next(e["value"] for e in staged["events"] if e.get("name") == "gate_prompt")
+    shown = [{"event": "slot", "name": "gate_prompt", "value": stamp},
+             {"event": "bot", "text": staged["responses"][0]["text"]}]
     resolved = await executor.run(call(
         "action_resolve_gate", {**slots, "gate_action_id": row_id, "gate_confirmation": True}, domain,
-        intent="affirm", active_loop=None))
+        intent="affirm", active_loop=None, text="yes", before=shown))
     assert "return RMA-" in " ".join(m.get("text") or "" for m in resolved["responses"])
 
     finished = spans.get_finished_spans()
@@ -173,12 +178,12 @@ async def test_a_full_return_is_one_trace_from_action_to_api_server(spans, otlp,
     assert validate.attributes["rasa.requested_slot"] == "customer_email"
     assert resolve.attributes["rasa.intent"] == "affirm"
     for root in roots:
-        assert root.attributes["rasa.conversation.id"] == CONVERSATION
+        assert root.attributes["rasa.conversation.id"] == mask_conversation_id(CONVERSATION)  # ids are secrets
         assert root.attributes["rasa.action.outcome"] == "ok"
         assert all(child.context.trace_id == root.context.trace_id for child in children(finished, root))
     assert len({root.context.trace_id for root in roots}) == 3  # one trace per action run
 
-    assert "commerce_api POST /orders/{order_id}/verify" in [s.name for s in children(finished, validate)]
+    assert "commerce_api POST /customers/verify" in [s.name for s in children(finished, validate)]
     assert "gate.stage" in [s.name for s in children(finished, ask)]
     stage = next(s for s in children(finished, ask) if s.name == "gate.stage")
     assert stage.attributes["gate.ledger_row_id"] == row_id

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import requests
 
+from tests import processes
 from tests.stack import Conversation
 
 
 def post_raw(stack, body: bytes) -> requests.Response:
-    return requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", data=body,
-                         headers={"Content-Type": "application/json"}, timeout=60)
+    return requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", data=body, timeout=60,
+                         headers={"Content-Type": "application/json",
+                                  "Authorization": f"Bearer {processes.REST_CHANNEL_TOKEN}"})
 
 
 def assert_still_works(customer: Conversation) -> None:

@@ -17,8 +17,9 @@ def rasa_with_api(stack, logs_dir):
     env = dict(stack.env)
     port = processes.free_port()
     command = [
-        str(processes.RASA_BIN / "rasa"), "run", "--model", "models", "--port", str(port),
-        "--interface", "127.0.0.1", "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+        str(processes.RASA_BIN / "python"), "-m", "shop_server", "run", "--model", "models",
+        "--port", str(port), "--interface", "127.0.0.1", "--credentials", "credentials.yml",
+        "--endpoints", "endpoints.yml",
         "--enable-api", "--auth-token", token,
     ]
     with processes.running(command, env, f"http://127.0.0.1:{port}/", logs_dir / "rasa-api.log"):

@@ -35,7 +35,8 @@ def test_the_rest_webhook_never_fails_or_changes_state(stack, reseed) -> None:
     @given(sender=st.text(min_size=1, max_size=40), message=messages, metadata=json_values)
     def send(sender: str, message: str, metadata) -> None:
         response = requests.post(f"{stack.rasa_url}/webhooks/rest/webhook",
-                                 json={"sender": sender, "message": message, "metadata": metadata}, timeout=60)
+                                 json={"sender": sender, "message": message, "metadata": metadata}, timeout=60,
+                                 headers={"Authorization": f"Bearer {processes.REST_CHANNEL_TOKEN}"})
         assert response.status_code < 500, response.text[:300]
         assert "Traceback" not in response.text
 
@@ -49,12 +50,14 @@ def test_the_action_webhook_never_fails_or_changes_state(stack, reseed) -> None:
     actions = st.sampled_from([
         "action_resolve_gate", "action_ask_gate_confirmation", "validate_return_form", "validate_cancel_order_form",
         "validate_address_form", "action_report_order_status", "action_leave_form", "action_session_start",
-        "action_handoff_to_human", "action_ask_return_item", "no_such_action",
+        "action_handoff_to_human", "action_ask_return_items", "action_ask_order_id", "action_switch_task",
+        "action_continue_task", "action_answer_question", "action_resume_unfinished", "no_such_action",
     ])
     slots = st.fixed_dictionaries({}, optional={
-        "order_id": json_values, "verified_orders": json_values, "gate_action_id": json_values,
-        "gate_confirmation": json_values, "return_item": json_values, "requested_slot": json_values,
-        "customer_email": json_values, "address_street": json_values,
+        "order_id": json_values, "customer_id": json_values, "verified_via": json_values,
+        "gate_action_id": json_values, "gate_prompt": json_values, "gate_confirmation": json_values,
+        "return_items": json_values, "requested_slot": json_values, "pending_tasks": json_values,
+        "customer_email": json_values, "address_street": json_values, "order_choices": json_values,
     })
     calls = st.one_of(
         json_values,

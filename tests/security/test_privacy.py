@@ -10,7 +10,7 @@ SECRETS = ("jane.doe@example.com", "48 Elm Street", "Elm Street", "12 Harbour La
 def test_the_audit_trail_keeps_addresses_and_emails_masked(customer: Conversation, stack) -> None:
     customer.say("I need to change the shipping address on order 4522")
     customer.say("jane.doe@example.com")
-    customer.say("48 Elm Street, Austin, 78701, US")
+    customer.say("48 Elm Street, Austin, TX 78701, US")
     assert "will ship to 48 Elm Street" in customer.say("yes")
     [row] = customer.ledger()
     audit = f"{row.summary} {row.arguments} {row.audit_summary} {row.redacted_arguments} {row.result}"
@@ -21,7 +21,7 @@ def test_the_audit_trail_keeps_addresses_and_emails_masked(customer: Conversatio
 def test_logs_hold_no_email_or_address(customer: Conversation, stack, logs_dir) -> None:
     customer.say("I need to change the shipping address on order 4522")
     customer.say("jane.doe@example.com")
-    customer.say("48 Elm Street, Austin, 78701, US")
+    customer.say("48 Elm Street, Austin, TX 78701, US")
     customer.say("yes")
     for log in logs_dir.glob("*.log"):
         content = log.read_text(errors="replace")
