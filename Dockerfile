@@ -5,8 +5,9 @@
 #
 # rasa/rasa:3.6.21 (read against RasaHQ/rasa's Dockerfile + docker/Dockerfile.base): Ubuntu 22.04,
 # Python 3.10 in the venv /opt/venv (on PATH), HOME=/app, WORKDIR /app (group 0, g=u), user 1001
-# (group root), ENTRYPOINT ["rasa"]. rasa-sdk, redis, psycopg2, slack_sdk and fbmessenger, which
-# shop_channels and shop_stores import, are Rasa 3.6.21 dependencies and so already in that venv.
+# (group root), ENTRYPOINT ["rasa"] (replaced below). rasa-sdk, redis, psycopg2, slack_sdk, fbmessenger,
+# aiohttp, ujson and jsonschema, which shop_channels, shop_stores and shop_server import, are Rasa
+# 3.6.21 dependencies and so already in that venv.
 FROM rasa/rasa:3.6.21
 
 WORKDIR /app
@@ -26,6 +27,8 @@ COPY --chown=1001:0 config.yml credentials.yml endpoints.yml ./
 COPY --chown=1001:0 domain ./domain
 COPY --chown=1001:0 data ./data
 COPY --chown=1001:0 shop_channels ./shop_channels
+# the server's entry point and the guarded replacements of Rasa internals (shop_server/patches.py)
+COPY --chown=1001:0 shop_server ./shop_server
 # shop_channels shares two helpers with the action package (the neutralized-command mark, masking)
 COPY --chown=1001:0 actions/__init__.py actions/common.py ./actions/
 # Redis tracker and lock stores of the production endpoints (deploy/endpoints.production.yml)
@@ -38,8 +41,11 @@ EXPOSE 5005
 # GET / answers "Hello from Rasa" once the model is loaded (the same python check in every image)
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=4 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5005/', timeout=4)"]
-# Embedded defaults (endpoints.yml: ACTION_SERVER_URL, TRACKER_DB_PATH, EVENT_BROKER_DB_PATH). The
-# production layout passes `--endpoints deploy/endpoints.production.yml` (docker-compose.yml, the
-# Helm values). Rasa's HTTP API stays off: no --enable-api here (README "Security model").
+# Rasa's own CLI, started by shop_server after it has checked and installed the patches (it refuses
+# to start on a Rasa they were not written for). Embedded defaults (endpoints.yml: ACTION_SERVER_URL,
+# TRACKER_DB_PATH, EVENT_BROKER_DB_PATH). The production layout passes `--endpoints
+# deploy/endpoints.production.yml` (docker-compose.yml, the Helm values). Rasa's HTTP API stays off:
+# no --enable-api here (README "Security model").
+ENTRYPOINT ["python", "-m", "shop_server"]
 CMD ["run", "--model", "models", "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", \
      "--port", "5005", "--interface", "0.0.0.0"]

@@ -3,8 +3,10 @@
 #   make up / make down    the same stack in the background
 #   make test   the whole test suite (what CI runs)
 #   make seed   reset the commerce database to the demo data
+#   make migrate  the action ledger and the commerce database to their head revisions (run, up do it too)
 #   make train  train the model into models/
 #   make bench  the load benchmark (not part of make test); make bench-soak  the 20-minute soak
+#   make bench-probe  a 5-minute check of the assistant at the benchmark's load
 #   make inspect CONVERSATION=<id>   one conversation's turns beside the ledger's actions
 #   make report the analytics report from the event broker (.data/reports/)
 
@@ -23,7 +25,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Rasa's telemetry and its crash reports to Sentry leave the machine: always off.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: prune run up down up-production down-production soak-faults test test-api test-assistant lint lint-deploy lock-actions lock-lint validate train seed shell bench bench-soak lock-bench install clean lock inspect report
+.PHONY: eval-nlu fuzz-dialogue review prune migrate run up down up-production down-production soak-faults test test-api test-assistant lint lint-deploy lock-actions lock-lint validate train seed shell bench bench-soak bench-probe lock-bench install clean lock inspect report
 
 install: $(RASA_VENV)/.installed $(API_VENV)/.installed $(LINT_VENV)/.installed webchat/node_modules/.installed
 
@@ -90,8 +92,15 @@ down-production:
 soak-faults: install train
 	FAULT_SOAK_SECONDS=$${FAULT_SOAK_SECONDS:-1200} $(RASA_VENV)/bin/pytest tests/faults/test_fault_soak.py -q -s
 
+# Both databases (ACTION_LEDGER_URL, COMMERCE_DATABASE_URL: environment, then .env, then the embedded
+# defaults) to their head revisions, each under a lock; docs/migrations.md. run/up/up-production do it first.
+migrate: $(RASA_VENV)/.installed $(API_VENV)/.installed
+	$(RASA_VENV)/bin/python scripts/stack.py migrate
+
+# make seed: the demo shop; make seed SHOP=tau-retail: the τ-bench retail shop (shops/tau-retail/).
+SHOP ?= demo
 seed: $(API_VENV)/.installed
-	$(API_VENV)/bin/python -m commerce_api.seed
+	$(API_VENV)/bin/python -m commerce_api.seed --shop "$(SHOP)"
 
 shell: $(RASA_VENV)/.installed train
 	$(RASA_VENV)/bin/python scripts/stack.py shell
@@ -99,6 +108,21 @@ shell: $(RASA_VENV)/.installed train
 inspect: $(RASA_VENV)/.installed
 	@test -n "$(CONVERSATION)" || { echo "usage: make inspect CONVERSATION=<conversation id>"; exit 1; }
 	$(RASA_VENV)/bin/python -m tools.inspect_conversation "$(CONVERSATION)"
+
+# The held-out NLU figures (tests/nlu/held_out_customers.yml, written by someone who never read data/):
+# per-intent accuracy, unrelated requests read as order tasks, entity F1, order flows on a real stack.
+# Writes docs/results/nlu-eval.{json,md}; not part of make test.
+eval-nlu: install train
+	$(RASA_VENV)/bin/python -m tools.eval_nlu --dialogue
+
+# The gate's invariants over many more random conversations than make test runs (tests/security).
+fuzz-dialogue: install train
+	DIALOGUE_FUZZ_EXPLORE=1 DIALOGUE_FUZZ_EXAMPLES=$${DIALOGUE_FUZZ_EXAMPLES:-200} \
+		$(RASA_VENV)/bin/pytest tests/security/test_dialogue_invariants.py -q
+
+# Confirmed actions the recovery sweep closed without executing them, for the support team.
+review: $(RASA_VENV)/.installed
+	$(RASA_VENV)/bin/python -m tools.review_actions
 
 report: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m tools.analytics_report --out-dir .data/reports
@@ -111,8 +135,12 @@ bench: install train $(BENCH_VENV)/.installed
 bench-soak: install train $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m bench.run soak
 
+# Under 5 minutes: the assistant only, one short run at the main run's load (bench/results/probe.json).
+bench-probe: install train $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m bench.run probe
+
 lint: install lint-deploy
-	$(RASA_VENV)/bin/ruff check actions bench shop_channels shop_stores scripts tests tools webchat
+	$(RASA_VENV)/bin/ruff check actions bench shop_channels shop_server shop_stores scripts tests tools webchat
 	$(API_VENV)/bin/ruff check commerce_api
 
 # Dockerfiles, docker-compose.yml (schema, then Docker Compose's own parser with stand-in secrets).

@@ -32,4 +32,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 # Our server, not the image's entrypoint.sh / stock rasa_sdk server: it refuses every call
 # without ACTION_SERVER_TOKEN (>= 16 characters, else it exits), answers malformed calls with 400
 # and serves /health and /metrics. One Sanic worker per container: scale with replicas.
+# Before serving it brings the ledger to its head revision (actions/migrations, copied with the
+# package) under a PostgreSQL advisory lock, so replicas starting together migrate once; the
+# one-off step alone is `python -m actions.migrations` (the Helm values' init container).
 ENTRYPOINT ["python", "-m", "actions.server"]

@@ -27,4 +27,7 @@ USER 1001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
+# At start (before serving and before COMMERCE_SEED_ON_START) the API brings its database to the head
+# revision (commerce_api/migrations) under a PostgreSQL advisory lock, so replicas starting together
+# migrate once; the one-off step alone is `python -m commerce_api.migrations`.
 ENTRYPOINT ["python", "-m", "commerce_api"]

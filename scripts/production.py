@@ -4,7 +4,8 @@
     python scripts/production.py down [--state .data/production]
     python scripts/production.py stop|kill|start SERVICE INDEX   (fault drills, e.g. `kill rasa 0`)
 
-`up` starts, on 127.0.0.1: a Redis server of the layout's own (append-only file in
+`up` migrates the ledger and the commerce database (as `make migrate`), then starts,
+on 127.0.0.1: a Redis server of the layout's own (append-only file in
 the state folder, so a restart keeps every conversation), the commerce API on
 PostgreSQL, N action servers and M Rasa replicas (deploy/endpoints.production.yml:
 Redis tracker and lock stores, PostgreSQL ledger and event log), and nginx
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stack import ROOT, healthy, load_env  # noqa: E402 - standard-library script beside stack.py
+from stack import ROOT, healthy, load_env, migrate  # noqa: E402 - standard-library script beside stack.py
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -188,8 +189,9 @@ def commands(args: argparse.Namespace, plan: Dict[str, object], state: Path) -> 
                    "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--protected-mode", "yes"]],
         "commerce-api": [[str(ROOT / ".venv/api/bin/python"), "-m", "commerce_api"]],
         "action-server": [[str(rasa_bin / "python"), "-m", "actions.server"] for _ in plan["action_ports"]],
-        "rasa": [[str(rasa_bin / "rasa"), "run", "--model", args.model, "--port", str(p), "--interface", "127.0.0.1",
-                  "--credentials", "credentials.yml", "--endpoints", args.endpoints]
+        # Rasa's CLI after the guarded patches (shop_server.patches)
+        "rasa": [[str(rasa_bin / "python"), "-m", "shop_server", "run", "--model", args.model, "--port", str(p),
+                  "--interface", "127.0.0.1", "--credentials", "credentials.yml", "--endpoints", args.endpoints]
                  for p in plan["rasa_ports"]],
         "nginx": [[NGINX, "-p", str(state), "-c", str(state / "nginx.conf"), "-g", "daemon off;"]],
     }
@@ -256,13 +258,17 @@ def command_up(args: argparse.Namespace) -> int:
         create_database(args.postgres, f"{args.db_prefix}_{suffix}")
     write_nginx_conf(plan, state, args.port)
     env = service_env(args, plan)
+    # the ledger and the commerce database at their head revisions before anything serves
+    if not migrate(env):
+        raise SystemExit("migrating the databases failed (see above)")
     started: Dict[str, List[subprocess.Popen]] = {}
     all_commands = commands(args, plan, state)
     urls = health_urls(plan)
     # in dependency order: stores, the API, actions, Rasa, then the balancer in front
     for name in ("redis", "commerce-api", "action-server", "rasa", "nginx"):
-        # The first replica creates the database tables alone (concurrent CREATE TABLEs
-        # collide in PostgreSQL's catalog); the others start once it answers.
+        # The first replica starts alone and the others once it answers: Rasa's SQL event broker
+        # still creates its tables on first use (concurrent CREATE TABLEs collide in PostgreSQL's
+        # catalog). The ledger and the commerce database are migrated above, under a lock anyway.
         first, *others = all_commands[name]
         started[name] = [start_one(name, 0, first, env, state, plan)]
         save_services(state, plan, started, env, args)

@@ -67,7 +67,7 @@ def main() -> None:
     for url in args.db_url or default_urls():
         print(f"{url}: deleted {prune(url, args.days)} events older than {args.days:g} days")
     print(f"{args.ledger_url}: {expire_staged_actions(args.ledger_url)} unconfirmed staged actions expired")
-    from actions.gate_actions import recover_unfinished
+    from actions.dialogue.gate_actions import recover_unfinished
 
     print(f"{args.ledger_url}: confirmed actions left unfinished, now: {recover_unfinished(args.ledger_url) or 'none'}")
 

@@ -3,10 +3,12 @@
     python scripts/stack.py run     foreground; Ctrl-C stops everything
     python scripts/stack.py up      background; returns once every health check answers
     python scripts/stack.py down    stops what `up` started
+    python scripts/stack.py migrate the ledger and the commerce database to their head revisions
     python scripts/stack.py shell   `rasa shell` against the running action server
     python scripts/stack.py env     the stack's settings as `export` lines
 
 Processes: the reference commerce API, the action server and the Rasa server.
+`run` and `up` migrate both databases first (`migrate`, what `make migrate` runs).
 Ports and secrets come from the environment (see .env.example), then from a
 `.env` file if present, then from the defaults below. Standard library only, so
 it runs before any virtual environment exists.
@@ -25,7 +27,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / ".data"
@@ -44,6 +46,10 @@ DEFAULTS: Dict[str, str] = {
     "RASA_MODEL": "models",
     "WEBCHAT_PORT": "8080",
     "RASA_SHELL_PORT": "5006",
+    # The shop the stack serves: shops/<SHOP>/profile.yml, and the data `make seed SHOP=...` loads.
+    "SHOP": "demo",
+    # The shop backend's credential for the REST channel (a demo value; set your own).
+    "REST_CHANNEL_TOKEN": "demo-rest-token",
     # Slack and Messenger stay switched off (every request refused) until real values are set.
     "SLACK_BOT_TOKEN": "not-configured",
     "SLACK_SIGNING_SECRET": "not-configured",
@@ -61,8 +67,9 @@ class Service:
     health_url: str
 
 
-def local_action_server_token() -> str:
-    path = STATE / "action-server.token"
+def local_secret(name: str) -> str:
+    """A secret generated once per checkout and kept (readable by this user only) in .data/."""
+    path = STATE / name
     if not path.exists():
         STATE.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
@@ -88,7 +95,10 @@ def load_env() -> Dict[str, str]:
     # Rasa and the action server share this secret: set it, or one is generated once
     # per checkout and kept (readable by this user only) for `make shell`.
     if not env.get("ACTION_SERVER_TOKEN"):
-        env["ACTION_SERVER_TOKEN"] = local_action_server_token()
+        env["ACTION_SERVER_TOKEN"] = local_secret("action-server.token")
+    # Signs the web chat's session ids, so a client can only resume its own (shop_channels.identity).
+    if not env.get("SESSION_SIGNING_SECRET"):
+        env["SESSION_SIGNING_SECRET"] = local_secret("session-signing.secret")
     return env
 
 
@@ -122,8 +132,9 @@ def services(env: Dict[str, str]) -> List[Service]:
         ),
         Service(
             "rasa",
-            [f"{rasa_bin}/rasa", "run", "--model", env["RASA_MODEL"], "--port", env["RASA_PORT"],
-             "--interface", "127.0.0.1", "--credentials", "credentials.yml",
+            # Rasa's CLI after the guarded patches (shop_server.patches)
+            [f"{rasa_bin}/python", "-m", "shop_server", "run", "--model", env["RASA_MODEL"],
+             "--port", env["RASA_PORT"], "--interface", "127.0.0.1", "--credentials", "credentials.yml",
              "--endpoints", "endpoints.yml", "--cors", "*", *rasa_http_api_flags(env)],
             f"http://127.0.0.1:{env['RASA_PORT']}/",
         ),
@@ -133,6 +144,24 @@ def services(env: Dict[str, str]) -> List[Service]:
             f"http://127.0.0.1:{env['WEBCHAT_PORT']}/healthz",
         ),
     ]
+
+
+def migrations() -> List[Tuple[str, List[str]]]:
+    """The schema steps run before any service starts, each in its own venv, on the environment's
+    ACTION_LEDGER_URL and COMMERCE_DATABASE_URL. Safe beside running replicas: each takes a lock."""
+    return [
+        ("action ledger", [str(ROOT / ".venv/rasa/bin/python"), "-m", "actions.migrations", "upgrade"]),
+        ("commerce database", [str(ROOT / ".venv/api/bin/python"), "-m", "commerce_api.migrations", "upgrade"]),
+    ]
+
+
+def migrate(env: Dict[str, str]) -> bool:
+    """Brings the ledger and the commerce database to their head revisions; False (said why) if one failed."""
+    for name, command in migrations():
+        if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
+            print(f"✗ migrating the {name} failed (see above); nothing was started")
+            return False
+    return True
 
 
 def healthy(url: str) -> bool:
@@ -190,16 +219,18 @@ def print_where_to_chat(env: Dict[str, str]) -> None:
     print(
         "\nThe assistant is ready.\n"
         f"  Web chat:    http://127.0.0.1:{env['WEBCHAT_PORT']}/   (the shop page with the support widget)\n"
-        f"  REST:        curl -s localhost:{port}/webhooks/rest/webhook "
-        "-d '{\"sender\":\"me\",\"message\":\"hi\"}'\n"
+        f"  REST:        curl -s localhost:{port}/webhooks/rest/webhook -H 'Authorization: Bearer "
+        f"{env['REST_CHANNEL_TOKEN']}' -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
         "  Terminal:    make shell   (rasa shell against the running action server)\n"
         f"  Socket.IO:   ws://127.0.0.1:{port}/socket.io (any Rasa web chat widget)\n"
-        "  Demo orders: 4521 with jane.doe@example.com, 4524 with sam.lee@example.com (see README)\n"
+        "  Demo customers: jane.doe@example.com (orders 4521-4523), sam.lee@example.com (4524-4526); see README\n"
     )
 
 
 def command_run() -> int:
     env = load_env()
+    if not migrate(env):
+        return 1
     procs = start(env, foreground=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -219,6 +250,8 @@ def command_run() -> int:
 def command_up() -> int:
     command_down(quiet=True)
     env = load_env()
+    if not migrate(env):
+        return 1
     procs = start(env, foreground=False)
     if not wait_healthy(procs, services(env)):
         stop(procs)
@@ -230,12 +263,15 @@ def command_up() -> int:
 def command_shell() -> int:
     """`rasa shell` with the same environment as the running stack (secrets, stores, token)."""
     env = load_env()
-    rasa = str(ROOT / ".venv/rasa/bin/rasa")
+    python = str(ROOT / ".venv/rasa/bin/python")
     os.chdir(ROOT)
-    # rasa shell runs a server of its own: on loopback, beside the stack's Rasa on RASA_PORT.
-    os.execve(rasa, [rasa, "shell", "--model", env["RASA_MODEL"], "--endpoints", "endpoints.yml",
-                     "--credentials", "credentials.yml", "--interface", "127.0.0.1",
-                     "--port", env["RASA_SHELL_PORT"]], env)
+    # rasa shell runs a server of its own: on loopback, beside the stack's Rasa on RASA_PORT, and
+    # like every Rasa server here through shop_server (the guarded patches, then Rasa's CLI).
+    os.execve(python, [python, "-m", "shop_server", "shell", "--model", env["RASA_MODEL"],
+                       "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--interface", "127.0.0.1",
+                       # the console sends it as ?token= to the REST channel, which requires the backend's credential
+                       "--auth-token", env["REST_CHANNEL_TOKEN"],
+                       "--port", env["RASA_SHELL_PORT"]], env)
 
 
 def command_env() -> int:
@@ -244,6 +280,10 @@ def command_env() -> int:
     for key in sorted(set(env) - set(os.environ)):
         print(f"export {key}={shlex.quote(env[key])}")
     return 0
+
+
+def command_migrate() -> int:
+    return 0 if migrate(load_env()) else 1
 
 
 def command_down(quiet: bool = False) -> int:
@@ -260,7 +300,7 @@ def command_down(quiet: bool = False) -> int:
 
 if __name__ == "__main__":
     commands = {"run": command_run, "up": command_up, "down": command_down, "shell": command_shell,
-                "env": command_env}
+                "env": command_env, "migrate": command_migrate}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     sys.exit(commands[sys.argv[1]]())
