@@ -30,7 +30,9 @@ COPY --chown=1001:0 shop_channels ./shop_channels
 # the server's entry point and the guarded replacements of Rasa internals (shop_server/patches.py)
 COPY --chown=1001:0 shop_server ./shop_server
 # shop_channels shares two helpers with the action package (the neutralized-command mark, masking)
-COPY --chown=1001:0 actions/__init__.py actions/common.py ./actions/
+# what the channels import from the actions package: masking, the ledger's notices, login tokens
+COPY --chown=1001:0 actions/__init__.py actions/common.py actions/config.py actions/ledger.py actions/notices.py ./actions/
+COPY --chown=1001:0 actions/identity/__init__.py actions/identity/customer_token.py actions/identity/login.py ./actions/identity/
 # Redis tracker and lock stores of the production endpoints (deploy/endpoints.production.yml)
 COPY --chown=1001:0 shop_stores ./shop_stores
 COPY --chown=1001:0 deploy/endpoints.production.yml ./deploy/
@@ -45,7 +47,7 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=4 \
 # to start on a Rasa they were not written for). Embedded defaults (endpoints.yml: ACTION_SERVER_URL,
 # TRACKER_DB_PATH, EVENT_BROKER_DB_PATH). The production layout passes `--endpoints
 # deploy/endpoints.production.yml` (docker-compose.yml, the Helm values). Rasa's HTTP API stays off:
-# no --enable-api here (README "Security model").
+# no --enable-api here (docs/security.md).
 ENTRYPOINT ["python", "-m", "shop_server"]
 CMD ["run", "--model", "models", "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", \
      "--port", "5005", "--interface", "0.0.0.0"]

@@ -80,7 +80,7 @@ up: install train
 down:
 	@python3 scripts/stack.py down
 
-# The production layout on this machine: Redis, replicas behind nginx (README "Deploying").
+# The production layout on this machine: Redis, replicas behind nginx (docs/deployment.md).
 up-production: install train
 	$(RASA_VENV)/bin/python scripts/production.py up
 
@@ -127,7 +127,7 @@ review: $(RASA_VENV)/.installed
 report: $(RASA_VENV)/.installed
 	$(RASA_VENV)/bin/python -m tools.analytics_report --out-dir .data/reports
 
-# The load benchmark against the production layout (README "Performance"); about 25 minutes.
+# The load benchmark against the production layout (docs/performance.md); about 25 minutes.
 # Every knob is a BENCH_* variable: .venv/bench/bin/python -m bench.run --help
 bench: install train $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m bench.run all
@@ -149,7 +149,7 @@ lint-deploy: $(LINT_VENV)/.installed
 	$(LINT_VENV)/bin/hadolint Dockerfile deploy/*.Dockerfile
 	$(LINT_VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	ACTION_SERVER_TOKEN=lint-only-0123456789 COMMERCE_API_TOKEN=lint-only POSTGRES_PASSWORD=lint-only \
-		REDIS_PASSWORD=lint-only $(LINT_VENV)/lib/python3.10/site-packages/compose/docker-compose \
+		REDIS_PASSWORD=lint-only REST_CHANNEL_TOKEN=lint-only SESSION_SIGNING_SECRET=lint-only-0123456789 $(LINT_VENV)/lib/python3.10/site-packages/compose/docker-compose \
 		--env-file /dev/null -f docker-compose.yml config --quiet
 
 validate: $(RASA_VENV)/.installed

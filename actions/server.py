@@ -30,6 +30,7 @@ from sanic.request import Request
 
 from actions import ledger, telemetry
 from actions.logs import configure_logging
+from actions.shop.profile import ProfileError, get_profile
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,11 @@ def main() -> None:
         sys.exit("ACTION_SERVER_TOKEN must be set to a secret of at least 16 characters "
                  "(scripts/stack.py generates one for `make run`)")
     configure_logging()
+    try:  # a mistake in the shop profile stops the server here, naming the file and the field
+        profile = get_profile()
+    except ProfileError as error:
+        sys.exit(str(error))
+    logger.info("serving shop %s", profile.name)
     # The ledger at the head revision before the first call (under a lock: replicas starting
     # together apply each revision once; a database ahead of this release stops it here).
     try:

@@ -25,6 +25,9 @@ RUN pip install --no-cache-dir -r /tmp/actions.lock \
 USER 1001
 
 COPY --chown=1001:0 actions ./actions
+# each shop's profile and answers (SHOP picks one); the τ shop's data file is the commerce API's
+COPY --chown=1001:0 shops/demo ./shops/demo
+COPY --chown=1001:0 shops/tau-retail/profile.yml ./shops/tau-retail/
 
 EXPOSE 5055
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

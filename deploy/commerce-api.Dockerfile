@@ -22,6 +22,8 @@ RUN pip install --no-cache-dir -r /tmp/requirements.lock \
 # Code only; the tests stay out (.dockerignore). The data lives in PostgreSQL (COMMERCE_DATABASE_URL);
 # /app/.data is only for the SQLite default when the image runs on its own.
 COPY --chown=1001:0 commerce_api ./commerce_api
+# the shops `SHOP` may seed (demo, tau-retail)
+COPY --chown=1001:0 shops ./shops
 USER 1001
 
 EXPOSE 8000

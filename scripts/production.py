@@ -13,7 +13,7 @@ balancing the Rasa replicas on --port and the action servers on --port + 1. It
 waits until every service answers, then writes <state>/services.json (URLs and
 process ids, read by `make bench` and tests/production). docker-compose.yml is the
 same layout in containers. Standard library only; PostgreSQL must be running
-(127.0.0.1:5432, see README "Tests").
+(127.0.0.1:5432, see docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ It also marks staged actions nobody confirmed before their expiry as expired in 
 action ledger (ACTION_LEDGER_URL), which redacts them: an unanswered address change
 does not keep the full address in the ledger; and it finishes confirmed actions left
 unfinished (an action server died mid-execution, or the outcome was unknown) by
-re-sending them with their idempotency key (README "Reliability").
+re-sending them with their idempotency key (docs/reliability.md).
 """
 
 from __future__ import annotations

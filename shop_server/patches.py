@@ -24,7 +24,7 @@ endpoint files (shop_stores). What is below has no such hook in Rasa 3.6.21:
   can make its errors reach the channel. It stays a guarded patch.
 
 The speed figures were found with py-spy on a replica under `make bench` (500 conversations) and
-confirmed by shorter runs of the same load (README "Performance"): together the four speed-ups
+confirmed by shorter runs of the same load (docs/performance.md): together the four speed-ups
 took Rasa from 25.3 to 19.9 CPU-ms per turn, after the schema check alone had taken it (with the
 batched event broker) from 91 to 42.
 """

@@ -53,7 +53,9 @@ class Conversation:
 
     def say(self, text: str) -> str:
         self.last = self.stack.send(self.sender, text)
-        return "\n".join(m.get("text", "") for m in self.last)
+        said = "\n".join(m.get("text", "") for m in self.last)
+        print(f"> {text}\n{said}")  # shown with the failure (pytest captures it)
+        return said
 
     def say_with_metadata(self, text: str, metadata: Any) -> str:
         self.last = self.stack.send(self.sender, text, metadata=metadata)

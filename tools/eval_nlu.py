@@ -19,7 +19,7 @@ to a stack it starts (commerce API, action server, Rasa) and counts the replies 
 order number or the customer's identity: the order flows a customer would actually see.
 
 Results go to `<out>.json` and `<out>.md` (the README quotes the markdown). CI asserts nothing about
-them: the tests' own held-out check (tests/e2e/test_nlu_held_out.py) only guards against collapse.
+them: the tests' own check (tests/e2e/test_nlu_guard.py) only guards against collapse.
 """
 
 from __future__ import annotations

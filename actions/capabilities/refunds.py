@@ -46,7 +46,8 @@ def describe_refunds(client: CommerceClient, order: Dict[str, Any]) -> List[str]
     payment = payment_label(order.get("payment"))
     status = order.get("status")
     if status == "processing":
-        return [f"Order {shown} hasn't shipped yet, so there's no refund on it. If you'd like to cancel it, just say so."]
+        return [f"Order {shown} hasn't shipped yet, so there's no refund on it. "
+                "If you'd like to cancel it, just say so."]
     if status == "cancelled":
         refund = order.get("refund") or {}
         amount = money(refund.get("amount", order.get("total")), currency)
@@ -72,7 +73,8 @@ def describe_refunds(client: CommerceClient, order: Dict[str, Any]) -> List[str]
             refund_text = (f"{amount} will be refunded {destination} once the items reach our warehouse, "
                            f"usually within {policy.refund_timing(method)}.")
         names = [i.get("name") for i in item_return.get("items") or []] or [item_return.get("item_name", "item")]
-        lines.append(f"Return {item_return['return_id']} ({', '.join(str(n) for n in names)}): {progress}. {refund_text}")
+        returned = ", ".join(str(n) for n in names)
+        lines.append(f"Return {item_return['return_id']} ({returned}): {progress}. {refund_text}")
     return lines
 
 

@@ -110,12 +110,21 @@ def refund_choices(policy: Policy, customer: Dict[str, Any], order: Order) -> Li
         elif method == STORE_CREDIT:
             choices.append((STORE_CREDIT, "as store credit"))
         elif method == GIFT_CARD:
+            paid_with = _paid_with_gift_card(order) if ORIGINAL in policy.refund_methods else None
             for card in customer.get("payment_methods") or []:
-                if card.get("method") == GIFT_CARD:
+                # the card the order was paid with is already offered as "back to your gift card ..."
+                if card.get("method") == GIFT_CARD and f"{GIFT_CARD}:{card.get('payment_method_id')}" != paid_with:
                     value = f"{GIFT_CARD}:{card['payment_method_id']}"
                     balance = f", balance {money(card['balance'])}" if card.get("balance") is not None else ""
                     choices.append((value, f"to your gift card {card_number(value)}{balance}"))
     return choices
+
+
+def _paid_with_gift_card(order: Order) -> Optional[str]:
+    """'gift_card:<id>' when the order was paid with one of the customer's gift cards."""
+    payment = order.get("payment") or {}
+    return f"{GIFT_CARD}:{payment['payment_method_id']}" if (
+        payment.get("method") == GIFT_CARD and payment.get("payment_method_id")) else None
 
 
 def destination_text(method: str, order: Order) -> str:
@@ -299,6 +308,12 @@ class ValidateReturnForm(TaskFormValidation):
         selected: Optional[List[str]] = None
         for text in texts:
             found = items_mentioned(text, items, current=current)
+            if found and [item for item in ambiguous_mentions(text, items) if item not in found]:
+                # "the bookshelf and the earbuds" with three different earbuds: never drop a part
+                # silently; the list comes next and the customer picks (nothing is selected yet)
+                ctx.say("utter_item_ambiguous")
+                ctx.ask("return_items")
+                return
             if found:
                 ids = [item["item_id"] for item in found]
                 adding = current and any(word in text.lower() for word in ADDING_WORDS)
@@ -381,7 +396,10 @@ class ValidateReturnForm(TaskFormValidation):
                     choices = choices or await self._choices(policy, order, ctx)
                     cards = [choice for choice, _ in choices if choice.startswith(GIFT_CARD)]
                     named = [card for card in cards if card_number(card) in value]
-                    if len(cards) == 1 or len(named) == 1:
+                    paid_with = _paid_with_gift_card(order)
+                    if paid_with and ORIGINAL in allowed and (not cards or card_number(paid_with) in value):
+                        method = ORIGINAL  # the card the order was paid with: "back to your gift card ..."
+                    elif len(cards) == 1 or len(named) == 1:
                         method = (named or cards)[0]
                     else:
                         ctx.say("utter_gift_card_choice" if cards else "utter_no_gift_card")

@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from rapidfuzz import fuzz
 
-from actions.shop.formatting import short_date
+from actions.shop.formatting import item_label, short_date
 from actions.shop.profile import get_profile
 
 Order = Dict[str, Any]

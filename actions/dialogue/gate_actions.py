@@ -436,7 +436,8 @@ def _unfinished_row(gate: Gate, tracker: Tracker) -> Optional[StagedAction]:
             confirmed = tracker.get_slot("gate_confirmation") is True
             # Confirmed, but Rasa lost the turn's events before the resolve ran: only for the
             # prompt shown last and only by its verified customer.
-            if row.status == ledger.AWAITING_CONFIRMATION and confirmed and current_customer(tracker) == row.customer_id:
+            owner = current_customer(tracker) == row.customer_id
+            if row.status == ledger.AWAITING_CONFIRMATION and confirmed and owner:
                 return row
             if row.status in (ledger.EXECUTING, ledger.UNKNOWN) or (
                 confirmed and row.status in (ledger.SUCCEEDED, ledger.FAILED)

@@ -62,6 +62,10 @@ class ActionSwitchTask(Action):
         asked = [task for task in (task_for_intent(intent) for intent in intents) if task is not None]
         if not asked:
             return []
+        if len(asked) > 1:
+            # Two requests in one message only when the words ask for each ("return the lamp and
+            # the mat from order W1" is one return, whatever the multi-intent guess says).
+            asked = [task for task in asked if task.asked_for_in(turn.text)] or asked[:1]
         target = asked[0]
         last = text_slot(tracker, "last_task")
         if target.form == RETURN_FORM and len(asked) == 1 and wants_refund_but_unclear(turn):

@@ -96,7 +96,8 @@ def parse_identity(text: str, entities: Iterable[Dict[str, Any]] = (), *,
     if email and EMAIL_PATTERN.match(email.strip(".")):
         return IdentityAnswer(email=email.strip("."))
     postal_code, rest = _postal_code_in(text, profile or get_profile())
-    name = _name_in(values.get("person_name") or rest)
+    # the tagger's name when it found a whole one, else the words around the postcode ("Jane Doe, 97201")
+    name = _name_in(values.get("person_name") or "") or _name_in(rest)
     return IdentityAnswer(name=name, postal_code=postal_code)
 
 

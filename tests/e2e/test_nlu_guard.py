@@ -8,14 +8,12 @@ without reading data/, and the set the NLU is tuned on).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests import processes
 from tools.eval_nlu import evaluate, examples
 
 NLU = processes.ROOT / "tests" / "nlu"
 EVALUATION_SETS = (NLU / "held_out_customers.yml", NLU / "dev.yml")
-# Far below what the model does (README "Understanding"): a guard against collapse, not a target.
+# Far below what the model does (docs/adapt-the-nlu.md): a guard against collapse, not a target.
 MIN_ACCURACY = 0.80
 MAX_UNRELATED_TO_ORDER_FLOW = 0.08
 MIN_ENTITY_F1 = 0.50

@@ -3,7 +3,8 @@
 Customers (and intruders) make random moves over REST against the running Rasa server, action
 server, ledger and commerce API: open any task, give or correct an order number, right or wrong
 identity, plain and compound yes/no, never mind, digress, switch task, replay a message, send two
-turns at once, and present another's conversation id without its credential. After every step:
+turns at once, present another's conversation id without the REST credential, and ask the web chat
+(Socket.IO) to resume another's conversation or a forged session id. After every step:
 
 1. **A write happens only for a prompt that was shown and then answered by a plain yes**: every
    change the commerce API shows is a ledger row of one conversation, shown in that
@@ -20,6 +21,7 @@ tests/security/test_confirmation.py.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import uuid
@@ -29,12 +31,13 @@ from typing import Any, Dict, List, Optional, Set
 import requests
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import select
 
 from actions import ledger
 from actions.ledger import StagedAction
 from tests import processes
+from tests.channels.test_socketio import SocketChat
 from tests.stack import Stack
 
 EXAMPLES = int(os.environ.get("DIALOGUE_FUZZ_EXAMPLES", "12"))
@@ -92,7 +95,7 @@ class Chat:
 
 def api_state(stack: Stack) -> Dict[str, Any]:
     state = {}
-    for name, customer in CUSTOMERS.items():
+    for customer in CUSTOMERS.values():
         for order_id in customer["orders"]:
             order = stack.order(order_id)
             returns = stack.returns(order_id)
@@ -103,6 +106,14 @@ def api_state(stack: Stack) -> Dict[str, Any]:
                                    r["reason"], r["refund_method"]) for r in returns),
             }
     return state
+
+
+async def _socketio_session(url: str, claimed: str) -> str:
+    chat = SocketChat(url)
+    try:
+        return await chat.connect(claimed)
+    finally:
+        await chat.close()
 
 
 def rows_of(stack: Stack, sender: str) -> List[StagedAction]:
@@ -200,6 +211,14 @@ class Conversations(RuleBasedStateMachine):
                                  json={"sender": chat.sender, "message": text}, timeout=30,
                                  headers={"Authorization": "Bearer not-the-credential"})
         assert response.status_code == 401
+
+    @rule(which=st.integers(0, 2), tamper=st.booleans())
+    def someone_resumes_the_conversation_over_the_web_chat(self, which: int, tamper: bool) -> None:
+        """A Socket.IO client asking for another's conversation (or a forged signed id) gets a new one."""
+        chat = self._chat(which)
+        claimed = chat.sender + (".0123456789abcdef012345" if tamper else "")
+        granted = asyncio.run(_socketio_session(self.stack.rasa_url, claimed))
+        assert granted != claimed and chat.sender not in granted, (claimed, granted)
 
     # -- the invariants ---------------------------------------------------------------------
 
