@@ -36,3 +36,20 @@ class ActionAskOrderId(Action):
             orders = [order for order in orders if order["order_id"] in choices] or orders
         dispatcher.utter_message(response="utter_ask_order_id", buttons=order_buttons(orders))
         return []
+
+
+class ActionAskCustomerEmail(Action):
+    """Asks who the customer is, unless they just said so and only the order system failed.
+
+    A form whose commerce API call failed after verifying the customer keeps asking the question it
+    was on (so "try again" re-reads that message); asking for the email again would be wrong.
+    """
+
+    def name(self) -> Text:
+        return "action_ask_customer_email"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+                  ) -> List[Dict[Text, Any]]:
+        if current_customer(tracker) is None:
+            dispatcher.utter_message(response="utter_ask_customer_email")
+        return []

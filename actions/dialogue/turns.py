@@ -135,6 +135,18 @@ def unread_message(tracker: Tracker, form: str) -> Optional[str]:
         return None
     previous, latest = users[-2], users[-1]
     between = events[previous + 1:latest]
-    read = any(e.get("event") == "action" and e.get("name") == form for e in between)
+    # Rasa logs the form's action even when its run failed, with no events after it; a run that
+    # read the message always sets slots (requested_slot at least) before the next action.
+    read = any(e.get("event") == "action" and e.get("name") == form
+               and _sets_slots_before_next_action(between[i + 1:]) for i, e in enumerate(between))
     answered = any(e.get("event") == "bot" for e in between)  # a digression was answered, not missed
     return None if read or answered else str(events[previous].get("text") or "") or None
+
+
+def _sets_slots_before_next_action(events: List[Dict[str, Any]]) -> bool:
+    for event in events:
+        if event.get("event") == "action":
+            return False
+        if event.get("event") in ("slot", "active_loop"):
+            return True
+    return False

@@ -91,6 +91,12 @@ class FaultProxy:
         with self._lock:
             listener, self._listener = self._listener, None
         if listener is not None:
+            # shutdown first: a bare close() leaves the accept() blocked in another thread holding
+            # the socket, which then still takes one more connection
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             listener.close()
 
     def accept(self) -> None:

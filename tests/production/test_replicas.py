@@ -51,7 +51,7 @@ def test_twenty_parallel_messages_of_one_conversation(production_layout: Product
             turns[-1].append((event["event"], event.get("name")))
     for turn in turns:
         # each turn: the answer, then listening again, before the next message was read
-        assert turn == [("action", "utter_return_policy"), ("bot", None), ("action", "action_listen")], turn
+        assert turn == [("action", "action_answer_question"), ("bot", None), ("action", "action_listen")], turn
     assert sum(1 for e in events if e["event"] == "action" and e["name"] == "action_session_start") == 1
     # no lock left behind
     assert production_layout.redis_command("-n", "1", "--scan", "--pattern", f"shoplock:{{{sender}}}*") == ""
