@@ -262,7 +262,7 @@ MAY_IMPORT: Dict[str, Set[str]] = {
     "dialogue": BASE | {"api", "ledger", "gate", "handoffs", "notices", "shop", "identity", "dialogue"},
     "capabilities": BASE | {"api", "ledger", "gate", "handoffs", "notices", "shop", "identity", "dialogue",
                             "capabilities"},
-    "server": BASE | {"api", "ledger", "gate", "handoffs", "notices"},
+    "server": BASE | {"api", "ledger", "gate", "handoffs", "notices", "shop"},
     "migrations": BASE | {"ledger"},
 }
 
