@@ -71,6 +71,9 @@ Order = Dict[str, Any]
 IDENTITY_QUESTIONS = ("customer_email", "customer_postal_code")
 # A "yes" less sure than this is asked again rather than taken.
 CONFIRMATION_CONFIDENCE = 0.8
+# Another task that the words ask for too ("cancel", "where is") switches even from a free-text
+# question at this confidence; below it the message is taken as the answer.
+SWITCH_CONFIDENCE = 0.6
 # A yes with a doubt in it ("yes?", "maybe", "I think so") is asked again too; so is a "no" that is
 # only a doubt ("maybe, I think so"), while "no, maybe later" is a no.
 CLEAR_NO = re.compile(r"\b(no|nope|nah|not|don'?t|do not|never|stop|cancel|wrong|leave it)\b", re.IGNORECASE)
@@ -254,6 +257,8 @@ class TaskFormValidation(FormValidationAction, ABC):
             # "Sorry, I meant order 4522" read as cancel_order: a correction, not a new destructive task.
             if other.changes_orders and not other.asked_for_in(turn.text) and self._carries_values(turn, tracker):
                 return True
+            if other.asked_for_in(turn.text) and turn.confident(SWITCH_CONFIDENCE):
+                return False  # "actually, can you cancel order 4522 instead": asked for in words
             return free_text and not turn.confident()
         return True
 
