@@ -26,7 +26,7 @@ from actions.dialogue.task_form import TaskFormValidation, TurnContext, item_hin
 from actions.dialogue.tasks import Task, cues, register_task
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
 from actions.ledger import FAILED, StagedAction
-from actions.shop.formatting import friendly_date, item_label, money, payment_label
+from actions.shop.formatting import card_digits, friendly_date, item_label, money, payment_label
 from actions.shop.policy import Policy, get_policy
 from actions.shop.profile import get_profile
 
@@ -505,4 +505,4 @@ def _payload(value: str, said: str) -> str:
 
 def card_number(choice: str) -> str:
     """The digits that tell a customer's gift cards apart ('gift_card:gift_card_1725971' → '1725971')."""
-    return "".join(ch for ch in choice.partition(":")[2] if ch.isdigit()) or choice
+    return card_digits(choice.partition(":")[2]) or choice

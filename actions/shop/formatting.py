@@ -49,13 +49,18 @@ def short_date(value: Optional[str]) -> str:
     return format_date(day, format="MMM d", locale=get_profile().locale) if day else ""
 
 
+def card_digits(payment_method_id: Any) -> str:
+    """The digits that tell a customer's cards apart ('gift_card_1725971' → '1725971')."""
+    return "".join(ch for ch in str(payment_method_id or "") if ch.isdigit())
+
+
 def payment_label(payment: Optional[Dict[str, Any]]) -> str:
     """{'brand': 'Visa', 'last4': '4242'} → 'Visa ending 4242'; PayPal → 'PayPal';
     a gift card → 'your gift card 7245904'."""
     if not payment:
         return "your original payment method"
     if payment.get("method") == "gift_card":
-        digits = "".join(ch for ch in str(payment.get("payment_method_id") or "") if ch.isdigit())
+        digits = card_digits(payment.get("payment_method_id"))
         return f"your gift card {digits}" if digits else "your gift card"
     brand = str(payment.get("brand") or payment.get("method") or "card")
     brand = brand if not brand.islower() else brand.title().replace("Paypal", "PayPal")
