@@ -81,6 +81,25 @@ def print_result(result: Dict[str, Any]) -> None:
 # ---------------------------------------------------------------- summary.md / summary.json
 
 
+def main_run_row(r: Dict[str, Any]) -> Dict[str, Any]:
+    """The figures of one main-run results file that the summaries compare."""
+    return {
+        "users": r["load"]["users"], "turns_per_s": r["steady"]["turns_per_s"],
+        "answered_per_s": r["steady"]["answered_per_s"],
+        "p50_ms": r["steady"]["latency_ms"]["p50"], "p95_ms": r["steady"]["latency_ms"]["p95"],
+        "p99_ms": r["steady"]["latency_ms"]["p99"], "max_ms": r["steady"]["latency_ms"]["max"],
+        "turns": r["overall"]["turns"], "failed_turns": r["overall"]["failed"],
+        "sessions": r["sessions"]["started"],
+        "cpu_ms_per_turn": r["machine_limit"]["cpu_ms_per_turn_all_services"],
+        "cpu_ms_per_reply": r["machine_limit"].get("cpu_ms_per_reply_all_services"),
+        "sessions_failed_pct": round(100.0 * r["sessions"]["failed"] / r["sessions"]["started"], 1)
+        if r["sessions"]["started"] else None,
+        "peak_rss_mb": {k: v["peak_rss_mb"] for k, v in r["resources"]["services"].items()},
+        "started_at": r["started_at"], "git": r["git"], "targets": r.get("targets"),
+        "top_failures": r["failures"]["by_step_and_reason"][:5],
+    }
+
+
 def summary(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
     """summary<suffix>.json/.md from the configs' results files; printed too."""
     rows: Dict[str, Dict[str, Any]] = {}
@@ -92,21 +111,7 @@ def summary(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
         row: Dict[str, Any] = {"label": label, "calibration_s": {}}
         if main_path.exists():
             r = json.loads(main_path.read_text())
-            row.update({
-                "users": r["load"]["users"], "turns_per_s": r["steady"]["turns_per_s"],
-                "answered_per_s": r["steady"]["answered_per_s"],
-                "p50_ms": r["steady"]["latency_ms"]["p50"], "p95_ms": r["steady"]["latency_ms"]["p95"],
-                "p99_ms": r["steady"]["latency_ms"]["p99"], "max_ms": r["steady"]["latency_ms"]["max"],
-                "turns": r["overall"]["turns"], "failed_turns": r["overall"]["failed"],
-                "sessions": r["sessions"]["started"],
-                "cpu_ms_per_turn": r["machine_limit"]["cpu_ms_per_turn_all_services"],
-                "cpu_ms_per_reply": r["machine_limit"].get("cpu_ms_per_reply_all_services"),
-                "sessions_failed_pct": round(100.0 * r["sessions"]["failed"] / r["sessions"]["started"], 1)
-                if r["sessions"]["started"] else None,
-                "peak_rss_mb": {k: v["peak_rss_mb"] for k, v in r["resources"]["services"].items()},
-                "started_at": r["started_at"], "git": r["git"], "targets": r.get("targets"),
-                "top_failures": r["failures"]["by_step_and_reason"][:5],
-            })
+            row.update(main_run_row(r))
             row["calibration_s"]["run"] = (r.get("calibration") or {}).get("best_s")
         if steps_path.exists():
             s = json.loads(steps_path.read_text())

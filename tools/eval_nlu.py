@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import json
 import re
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -151,7 +152,8 @@ def dialogue_order_flows(rows: List[Tuple[str, str, Set[Tuple[str, str]]]]) -> D
 
 def markdown(result: Dict[str, Any], source: str, command: str) -> str:
     lines = [
-        f"Held-out NLU evaluation of `models/assistant.tar.gz` on `{source}` ({result['messages']} messages).",
+        f"NLU evaluation of `{result['model']}` on `{source}` ({result['messages']} messages), "
+        f"{result['generated']} at commit {result['commit']}.",
         f"Command: `{command}`",
         "",
         "| what customers asked | understood |",
@@ -184,6 +186,19 @@ def markdown(result: Dict[str, Any], source: str, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def shown_path(path: Path) -> str:
+    return str(path.resolve().relative_to(ROOT)) if path.resolve().is_relative_to(ROOT) else str(path)
+
+
+def commit() -> str:
+    """The checkout's commit, marked dirty when the working tree has changes (as the bench files are)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    sha = git("rev-parse", "--short", "HEAD") or "unknown"
+    return sha + (" (dirty)" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", type=Path, default=DEFAULT_SET)
@@ -200,10 +215,11 @@ def main(argv: List[str]) -> int:
     quiet_libraries()
     configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level otherwise
     rows = list(examples(args.set))
-    result = evaluate(args.model, rows)
+    result = {"model": shown_path(args.model), "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "commit": commit(), **evaluate(args.model, rows)}
     if args.dialogue:
         result["dialogue"] = dialogue_order_flows(rows)
-    source = str(args.set.resolve().relative_to(ROOT)) if args.set.resolve().is_relative_to(ROOT) else str(args.set)
+    source = shown_path(args.set)
     command = "make eval-nlu" if args.set == DEFAULT_SET and args.dialogue else " ".join(
         ["python -m tools.eval_nlu", *argv])
     args.out.parent.mkdir(parents=True, exist_ok=True)

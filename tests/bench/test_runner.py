@@ -141,3 +141,18 @@ def test_make_bench_probe_runs_the_probe() -> None:
     planned = subprocess.run(["make", "-n", "bench-probe"], cwd=processes.ROOT, capture_output=True, text=True)
     assert planned.returncode == 0, planned.stderr
     assert ".venv/bench/bin/python -m bench.run probe" in planned.stdout
+
+
+def test_compare_puts_two_committed_runs_side_by_side() -> None:
+    from bench.compare import markdown
+
+    results = processes.ROOT / "bench" / "results"
+    before = json.loads((results / "assistant.json").read_text())
+    after = json.loads((results / "default-pipeline.json").read_text())
+    text = markdown("side by side", before, after)
+    cpu_before = before["machine_limit"]["cpu_ms_per_turn_all_services"]
+    cpu_after = after["machine_limit"]["cpu_ms_per_turn_all_services"]
+    assert (f"| CPU-ms per turn, all services | {cpu_before} | {cpu_after} | "
+            f"{cpu_after / cpu_before:.2f}× |") in text
+    rasa = [line for line in text.splitlines() if line.startswith("| CPU-ms per turn, rasa |")]
+    assert len(rasa) == 1 and f"| {before['resources']['services']['rasa']['cpu_ms_per_turn']} |" in rasa[0]
