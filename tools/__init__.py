@@ -37,7 +37,8 @@ def mask_emails(text: str) -> str:
 
 
 def quiet_libraries() -> None:
-    """Rasa's import-time deprecation and configuration warnings are not the tool's output."""
+    """Rasa's import-time deprecation and configuration warnings are not the tool's output, and
+    neither is its debug log of every parsed message (it would print the held-out sets' texts)."""
     import logging
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -47,3 +48,6 @@ def quiet_libraries() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import rasa.core.tracker_store  # noqa: F401  (its import-time warnings, silenced once)
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)

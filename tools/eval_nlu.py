@@ -206,14 +206,9 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--dialogue", action="store_true", help="also count order flows on a running stack")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    import logging
-
-    from rasa.utils.log_utils import configure_structlog
-
     from tools import quiet_libraries
 
     quiet_libraries()
-    configure_structlog(logging.WARNING)  # Rasa logs every parse at debug level otherwise
     rows = list(examples(args.set))
     result = {"model": shown_path(args.model), "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "commit": commit(), **evaluate(args.model, rows)}

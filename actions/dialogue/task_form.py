@@ -45,7 +45,9 @@ from actions.dialogue.turns import (
     ANSWER_INTENTS,
     LEAVE_INTENTS,
     QUESTION_INTENTS,
+    SHOP_QUESTION_INTENTS,
     Turn,
+    asks_something,
     is_fresh_user_turn,
     read_turn,
     unread_message,
@@ -250,6 +252,8 @@ class TaskFormValidation(FormValidationAction, ABC):
             return True
         if free_text and intent == "out_of_scope":
             return True  # "abc" for a postcode is a (wrong) answer, not a question for someone else
+        if free_text and intent in SHOP_QUESTION_INTENTS and not asks_something(turn.text):
+            return True  # "Canada" for the country is the answer, not the international-shipping question
         if intent in LEAVE_INTENTS or intent in QUESTION_INTENTS:
             return free_text and not turn.confident()
         other = task_for_intent(intent)

@@ -24,6 +24,16 @@ QUESTION_INTENTS = frozenset({
 })
 # Below this confidence a non-answer intent is not trusted to interrupt a free-text question.
 CONFIDENT = 0.85
+# Questions about the shop, which NLU also finds in a lone place or product name ("Canada"); social
+# turns and requests ("thanks", "exchange it") interrupt a question however short they are.
+SHOP_QUESTION_INTENTS = frozenset({"faq", "return_policy", "product_question"})
+# How a message that asks something begins; a short message without one and without "?" is an answer.
+QUESTION_OPENINGS = frozenset({
+    "how", "what", "whats", "what's", "when", "where", "wheres", "where's", "why", "which", "who", "do",
+    "does", "did", "can", "could", "is", "are", "will", "would", "should", "may", "tell", "i", "i'm", "im",
+    "please", "pls", "any",
+})
+SHORT_ANSWER_WORDS = 3
 
 ASKING_FOR_MONEY_BACK = re.compile(r"\b(refund|money back|reimburs|my money)", re.IGNORECASE)
 ASKING_TO_RETURN = re.compile(
@@ -73,6 +83,16 @@ class Turn:
 
     def confident(self, threshold: float = CONFIDENT) -> bool:
         return self.confidence >= threshold
+
+
+def asks_something(text: str) -> bool:
+    """Whether a message is put as a question or request, not as a bare answer ("Canada", "UK", "Springfield").
+
+    NLU reads a lone place or product name as the FAQ it is most like (international shipping for
+    "Canada"); inside a free-text question (an address part, a reason) such a message is the answer.
+    """
+    words = re.findall(r"[\w']+", str(text or "").lower())
+    return "?" in str(text or "") or len(words) > SHORT_ANSWER_WORDS or bool(words and words[0] in QUESTION_OPENINGS)
 
 
 def read_turn(tracker: Tracker, *, text: Optional[str] = None) -> Turn:

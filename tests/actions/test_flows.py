@@ -391,3 +391,22 @@ async def test_two_requests_asked_for_in_words_are_queued(configured, dispatcher
         intent="track_order+request_return"), {})
     assert [e["name"] for e in events if e.get("event") == "followup"] == ["track_order_form"]
     assert [task["form"] for task in slot_values(events)["pending_tasks"]] == ["return_form"]
+
+
+# -- free-text answers that NLU reads as shop questions -------------------------------------
+
+
+def test_a_lone_place_name_answers_an_address_question_but_a_question_about_it_does_not() -> None:
+    from actions.capabilities.address import ValidateAddressForm
+    from actions.dialogue.turns import asks_something, read_turn
+
+    form = ValidateAddressForm()
+    for text, is_answer in (("Canada", True), ("UK", True), ("Springfield", True), ("New South Wales", True),
+                            ("do you ship to Canada?", False), ("how long does delivery take", False),
+                            ("what about customs duties for my parcel", False)):
+        assert asks_something(text) is not is_answer, text
+        tracker = turn({}, text, intent="faq", form="address_form", requested="address_country")
+        assert form.takes(read_turn(tracker), "address_country", tracker) is is_answer, text
+    # Not a free-text question: the order number question leaves a shop question to the rules.
+    tracker = turn({}, "Canada", intent="faq", form="address_form", requested="order_id")
+    assert form.takes(read_turn(tracker), "order_id", tracker) is False
