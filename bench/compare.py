@@ -40,8 +40,8 @@ def ratio(after: Optional[float], before: Optional[float]) -> str:
 
 def markdown(title: str, before: Dict[str, Any], after: Dict[str, Any]) -> str:
     rows = [main_run_row(before), main_run_row(after)]
-    heads = [f"before ({str(r['git']['commit'])[:7]}{', dirty' if r['git'].get('dirty') else ''})" for r in rows]
-    heads[1] = heads[1].replace("before", "after", 1)
+    heads = [f"{label} ({str(r['git']['commit'])[:7]}{', dirty' if r['git'].get('dirty') else ''})"
+             for label, r in zip(("before", "after"), rows, strict=True)]
     lines: List[str] = [
         f"# {title}", "",
         f"Before: {before['started_at']}; after: {after['started_at']}; "

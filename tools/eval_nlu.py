@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import re
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Set, Tuple
 
 import yaml
+
+from bench.machine import git_info
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SET = ROOT / "tests" / "nlu" / "held_out_customers.yml"
@@ -191,12 +192,9 @@ def shown_path(path: Path) -> str:
 
 
 def commit() -> str:
-    """The checkout's commit, marked dirty when the working tree has changes (as the bench files are)."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    sha = git("rev-parse", "--short", "HEAD") or "unknown"
-    return sha + (" (dirty)" if git("status", "--porcelain", "--untracked-files=no") else "")
+    """The checkout's commit, marked dirty when the working tree has changes (bench.machine.git_info)."""
+    info = git_info(ROOT)
+    return (info["commit"][:7] or "unknown") + (" (dirty)" if info["dirty"] else "")
 
 
 def main(argv: List[str]) -> int:
