@@ -25,7 +25,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Rasa's telemetry and its crash reports to Sentry leave the machine: always off.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: eval-nlu fuzz-dialogue review prune migrate run up down up-production down-production soak-faults test test-api test-assistant lint lint-deploy lock-actions lock-lint validate train seed shell bench bench-soak bench-probe lock-bench install clean lock inspect report
+.PHONY: eval-nlu eval-nlu-dense fuzz-dialogue review prune migrate run up down up-production down-production soak-faults test test-api test-assistant lint lint-deploy lock-actions lock-lint validate train seed shell bench bench-soak bench-probe lock-bench install clean lock inspect report
 
 install: $(RASA_VENV)/.installed $(API_VENV)/.installed $(LINT_VENV)/.installed webchat/node_modules/.installed
 
@@ -109,11 +109,12 @@ inspect: $(RASA_VENV)/.installed
 	@test -n "$(CONVERSATION)" || { echo "usage: make inspect CONVERSATION=<conversation id>"; exit 1; }
 	$(RASA_VENV)/bin/python -m tools.inspect_conversation "$(CONVERSATION)"
 
-# The held-out NLU figures (tests/nlu/held_out_customers.yml, written by someone who never read data/):
-# per-intent accuracy, unrelated requests read as order tasks, entity F1, order flows on a real stack.
-# Writes docs/results/nlu-eval.{json,md}; not part of make test.
+# The held-out NLU figures (tests/nlu/held_out_customers{,_2}.yml, two sets by two authors who never
+# read data/): per-intent accuracy, unrelated requests read as order tasks, entity F1, order flows on a
+# real stack. Writes docs/results/nlu-eval.{json,md} and nlu-eval-2.{json,md}; not part of make test.
 eval-nlu: install train
 	$(RASA_VENV)/bin/python -m tools.eval_nlu --dialogue
+	$(RASA_VENV)/bin/python -m tools.eval_nlu --dialogue --set tests/nlu/held_out_customers_2.yml --out docs/results/nlu-eval-2
 
 # The gate's invariants over many more random conversations than make test runs (tests/security).
 fuzz-dialogue: install train
@@ -140,7 +141,7 @@ bench-probe: install train $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python -m bench.run probe
 
 lint: install lint-deploy
-	$(RASA_VENV)/bin/ruff check actions bench shop_channels shop_server shop_stores scripts tests tools webchat
+	$(RASA_VENV)/bin/ruff check actions bench shop_channels shop_nlu shop_server shop_stores scripts tests tools webchat
 	$(API_VENV)/bin/ruff check commerce_api
 
 # Dockerfiles, docker-compose.yml (schema, then Docker Compose's own parser with stand-in secrets).
@@ -195,3 +196,26 @@ lock-bench:
 
 clean:
 	rm -rf .venv models .data
+
+# Issue 14's experiment: config.yml's model against config.dense.yml's (the same pipeline plus dense
+# all-MiniLM-L6-v2 sentence features, shop_nlu/sentence_encoder.py): held-out figures and CPU per parse,
+# written to docs/results/nlu-dense-comparison.{md,json}. Its own venv .venv/rasa-dense (requirements/
+# assistant.lock, then requirements/dense.lock with it as constraints); models/assistant-dense.tar.gz is
+# retrained only when missing or older than its inputs, with a Rasa cache of its own. Not part of make test.
+eval-nlu-dense: train
+	@test -n "$(PY310)" || { echo "Python 3.10 is required (see README)"; exit 1; }
+	@if [ ! -f .venv/rasa-dense/.installed ] || [ requirements/assistant.lock -nt .venv/rasa-dense/.installed ] \
+			|| [ requirements/dense.lock -nt .venv/rasa-dense/.installed ]; then set -ex; \
+		$(PY310) -m venv .venv/rasa-dense; \
+		.venv/rasa-dense/bin/pip install $(PIP_FLAGS) "pip==24.0"; \
+		.venv/rasa-dense/bin/pip install $(PIP_FLAGS) -r requirements/assistant.lock; \
+		.venv/rasa-dense/bin/pip install $(PIP_FLAGS) -r requirements/dense.lock -c requirements/assistant.lock; \
+		.venv/rasa-dense/bin/python scripts/remove_rasa_telemetry_keys.py; \
+		touch .venv/rasa-dense/.installed; \
+	fi
+	@if [ ! -f models/assistant-dense.tar.gz ] || [ -n "$$(find config.dense.yml requirements/dense.lock shop_nlu domain data \
+			\( -name '*.yml' -o -name '*.py' -o -name '*.json' -o -name '*.lock' \) -newer models/assistant-dense.tar.gz)" ]; then \
+		set -x; RASA_CACHE_DIRECTORY=.rasa/cache-dense .venv/rasa-dense/bin/rasa train --config config.dense.yml --domain domain \
+			--fixed-model-name assistant-dense --out models --num-threads 2; \
+	fi
+	HF_HUB_OFFLINE=1 .venv/rasa-dense/bin/python -m tools.compare_dense

@@ -169,6 +169,12 @@ class CommerceClient:
     def list_returns(self, order_id: str) -> List[Dict[str, Any]]:
         return self._request("GET", "/returns", params={"order_id": order_id}).get("returns", [])
 
+    def search_products(self, query: str, *, limit: int = 20) -> List[Dict[str, Any]]:
+        """Catalogue products whose name contains `query` (any case), each with its variants."""
+        # The API takes 100 printable characters; a customer's text may hold anything.
+        query = "".join(ch for ch in str(query) if ch.isprintable())[:100]
+        return self._request("GET", "/products", params={"query": query, "limit": limit}).get("products", [])
+
     def track(self, tracking_number: str) -> Dict[str, Any]:
         return self._request("GET", f"/track/{_segment(tracking_number)}", route="/track/{tracking_number}")
 

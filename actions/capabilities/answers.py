@@ -2,10 +2,11 @@
 
 General shop questions (`faq/...`, Rasa's retrieval intents) are answered from the shop's content
 file (`actions.shop.content`); the return policy from the commerce API's own policy, so the bot
-and the API cannot disagree; requests the assistant cannot carry out yet (exchanges, changing an
-order's items or payment, the account's address) get an honest answer and what can be done
-instead; anything else gets "I can't do that here, this is who can". None of them asks for an
-order number.
+and the API cannot disagree; product questions (sizes, colours, stock, price) from the shop's
+catalogue (`actions.shop.catalogue`), without asking who the customer is; requests the assistant
+cannot carry out yet (exchanges, changing an order's items or payment, the account's address) get
+an honest answer and what can be done instead; anything else gets "I can't do that here, this is
+who can". None of them asks for an order number.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from actions import telemetry
 from actions.api.commerce import get_commerce_client
 from actions.api.errors import CommerceError
 from actions.common import blocking
+from actions.dialogue.finding import ambiguous_mentions, items_mentioned
 from actions.dialogue.gate_actions import form_of
 from actions.dialogue.switching import guessed_task_is_asked_for
-from actions.dialogue.turns import read_turn
+from actions.dialogue.turns import Turn, read_turn
+from actions.shop import catalogue
 from actions.shop.content import answer
 from actions.shop.policy import get_policy
 
@@ -32,7 +35,6 @@ RESPONSES = {
     "thank": "utter_you_are_welcome",
     "bot_challenge": "utter_iamabot",
     "out_of_scope": "utter_out_of_scope",
-    "product_question": "utter_product_question",
     "request_exchange": "utter_cannot_exchange",
     "modify_order_items": "utter_cannot_modify_items",
     "change_payment_method": "utter_cannot_change_payment",
@@ -70,6 +72,8 @@ class ActionAnswerQuestion(Action):
                 dispatcher.utter_message(response="utter_out_of_scope")
         elif turn.intent == "return_policy":
             await self._policy(dispatcher)
+        elif turn.intent == "product_question":
+            await self._product(dispatcher, turn)
         else:
             key = turn.intent
             text = answer(key)
@@ -79,6 +83,28 @@ class ActionAnswerQuestion(Action):
                 dispatcher.utter_message(response=RESPONSES.get(key, "utter_out_of_scope"))
         form = form_of(tracker)
         return [FollowupAction(form)] if form else []
+
+    @staticmethod
+    async def _product(dispatcher: CollectingDispatcher, turn: Turn) -> None:
+        """The catalogue's sizes, colours, stock and prices of the product the customer names."""
+        phrase = " ".join(turn.entity_values("item")) or turn.text
+        try:
+            found = await blocking(catalogue.candidates, get_commerce_client(), phrase)
+        except CommerceError:
+            dispatcher.utter_message(response="utter_product_question")  # where else to look
+            return
+        products = {str(p.get("product_id")): p for p in found}
+        items = [catalogue.as_item(p) for p in found]
+        named = items_mentioned(phrase, items)
+        if len(named) == 1:
+            dispatcher.utter_message(text=catalogue.describe(products[named[0]["item_id"]], turn.text))
+        elif len(named) > 1 or ambiguous_mentions(phrase, items):
+            choices = (named or ambiguous_mentions(phrase, items))[:catalogue.MAX_LISTED]
+            dispatcher.utter_message(response="utter_which_product", buttons=[
+                {"title": item["name"], "payload": f"What sizes and colours does the {item['name']} come in?"}
+                for item in choices])
+        else:
+            dispatcher.utter_message(response="utter_product_not_found")
 
     @staticmethod
     async def _policy(dispatcher: CollectingDispatcher) -> None:

@@ -260,3 +260,21 @@ def test_a_refund_to_the_customers_own_gift_card_is_named_in_the_prompt(stack, t
     chat.say("yes")
     [created] = shop.stack.returns(order["order_id"])
     assert (created["refund_method"], created["gift_card_id"]) == ("gift_card", card["payment_method_id"])
+
+
+def test_a_product_question_is_answered_from_the_shops_catalogue_before_any_identity(shop: Shop) -> None:
+    products = shop.stack.api.get(f"{shop.stack.commerce_api_url}/products", params={"limit": 50},
+                                  timeout=10).json()["products"]
+    words = {p["product_id"]: set(p["name"].lower().replace("-", " ").split()) for p in products}
+
+    def distinct(product) -> bool:  # no word of its name is in another product's name
+        return all(not words[product["product_id"]] & w for pid, w in words.items() if pid != product["product_id"])
+
+    product, variant = next((p, v) for p in products if distinct(p) and len(p["variants"]) > 1
+                            for v in p["variants"] if v["available"] and v["options"])
+    chat = Conversation(shop.stack)
+    said = chat.say(f"is the {product['name'].lower()} in stock in {', '.join(variant['options'].values())}?")
+    assert product["name"] in said and "in stock" in said, said
+    assert f"{float(variant['price']):,.2f}" in said, said
+    assert "email" not in said and "order number" not in said
+    assert "couldn't find that" in chat.say("do you have the flamingo raincoat in size 9?")
