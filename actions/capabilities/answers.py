@@ -98,8 +98,7 @@ class ActionAnswerQuestion(Action):
         named = items_mentioned(phrase, items)
         if len(named) == 1:
             dispatcher.utter_message(text=catalogue.describe(products[named[0]["item_id"]], turn.text))
-        elif len(named) > 1 or ambiguous_mentions(phrase, items):
-            choices = (named or ambiguous_mentions(phrase, items))[:catalogue.MAX_LISTED]
+        elif choices := (named or ambiguous_mentions(phrase, items))[:catalogue.MAX_LISTED]:
             dispatcher.utter_message(response="utter_which_product", buttons=[
                 {"title": item["name"], "payload": f"What sizes and colours does the {item['name']} come in?"}
                 for item in choices])

@@ -27,9 +27,13 @@ MAX_SEARCHES = 4  # the longest words of the phrase, each one search: a bounded 
 MAX_LISTED = 8
 
 
+def _words(text: Any) -> List[str]:
+    return re.findall(r"[\w'-]+", str(text).lower())
+
+
 def candidates(client: CommerceClient, phrase: str) -> List[Product]:
     """Catalogue products whose name shares a word (or its singular) with `phrase`."""
-    words = {w for w in re.findall(r"[\w'-]+", phrase.lower()) if len(w) >= 3 and w not in QUESTION_WORDS}
+    words = {w for w in _words(phrase) if len(w) >= 3 and w not in QUESTION_WORDS}
     stems = {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in words}  # "boots" finds "Boot"
     found: Dict[str, Product] = {}
     for query in sorted(stems, key=lambda w: (-len(w), w))[:MAX_SEARCHES]:
@@ -51,11 +55,11 @@ def options_text(variant: Variant) -> str:
 
 def variants_asked(text: str, product: Product) -> List[Variant]:
     """The variants whose option values the customer names ("in blue", "size 10"), best first."""
-    words = set(re.findall(r"[\w'-]+", text.lower()))
+    words = set(_words(text))
 
     def hits(variant: Variant) -> int:
         values = (variant.get("options") or {}).values()
-        return sum(1 for value in values if set(re.findall(r"[\w'-]+", str(value).lower())) <= words)
+        return sum(1 for value in values if set(_words(value)) <= words)
 
     scored = [(hits(v), v) for v in product.get("variants") or []]
     top = max((score for score, _ in scored), default=0)
