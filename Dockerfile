@@ -29,9 +29,11 @@ COPY --chown=1001:0 data ./data
 COPY --chown=1001:0 shop_channels ./shop_channels
 # the server's entry point and the guarded replacements of Rasa internals (shop_server/patches.py)
 COPY --chown=1001:0 shop_server ./shop_server
-# shop_channels shares two helpers with the action package (the neutralized-command mark, masking)
-# what the channels import from the actions package: masking, the ledger's notices, login tokens
-COPY --chown=1001:0 actions/__init__.py actions/common.py actions/config.py actions/ledger.py actions/notices.py ./actions/
+# what the channels import from the actions package: masking, the ledger's notices, login tokens;
+# for the agent inbox the handoff queue and the commerce API client (the customer's orders)
+COPY --chown=1001:0 actions/__init__.py actions/common.py actions/config.py actions/ledger.py actions/notices.py \
+    actions/handoffs.py actions/telemetry.py ./actions/
+COPY --chown=1001:0 actions/api ./actions/api
 COPY --chown=1001:0 actions/identity/__init__.py actions/identity/customer_token.py actions/identity/login.py ./actions/identity/
 # Redis tracker and lock stores of the production endpoints (deploy/endpoints.production.yml)
 COPY --chown=1001:0 shop_stores ./shop_stores

@@ -60,6 +60,9 @@ class Settings:
     breaker_reset_seconds: float = DEFAULT_BREAKER_RESET_SECONDS
     # 0: derived from the retry budget (see `execution_lease_seconds`)
     gate_execution_lease_seconds: float = 0.0
+    # A shop's helpdesk told of every handoff (actions.handoffs); unset: the agent inbox only.
+    handoff_webhook_url: str = ""
+    handoff_webhook_secret: str = ""
 
     @property
     def execution_lease_seconds(self) -> float:
@@ -100,6 +103,8 @@ class Settings:
             breaker_failures=int(env.get("COMMERCE_API_BREAKER_FAILURES", DEFAULT_BREAKER_FAILURES)),
             breaker_reset_seconds=float(env.get("COMMERCE_API_BREAKER_RESET", DEFAULT_BREAKER_RESET_SECONDS)),
             gate_execution_lease_seconds=float(env.get("GATE_EXECUTION_LEASE_SECONDS", 0)),
+            handoff_webhook_url=env.get("HANDOFF_WEBHOOK_URL", ""),
+            handoff_webhook_secret=env.get("HANDOFF_WEBHOOK_SECRET", ""),
         )
 
 

@@ -113,6 +113,13 @@ class HandoffRequest(Base):
     reason = Column(String(64), nullable=False)
     order_id = Column(String(32), nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    # the verified customer at the time, if any (the inbox shows their orders)
+    customer_id = Column(String(64), nullable=True)
+    # set when a person hands the conversation back to the bot (null: still waiting)
+    closed_at = Column(DateTime, nullable=True)
+    closed_by = Column(String(64), nullable=True)
+
+    __table_args__ = (Index("ix_handoff_requests_open", "closed_at", "created_at"),)
 
 
 def _engine_for(url: str) -> Engine:

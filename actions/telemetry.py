@@ -62,6 +62,8 @@ COMMERCE_API_CIRCUIT_CHANGES = Counter(
 )
 CIRCUIT_STATES = {"closed": 0, "open": 1, "half_open": 2}
 HANDOFFS = Counter("assistant_handoffs", "Conversations handed over to a person, by reason.", ["reason"])
+HANDOFF_WEBHOOKS = Counter("assistant_handoff_webhooks", "Handoffs sent to the shop's helpdesk webhook, by outcome.",
+                           ["outcome"])
 FALLBACKS = Counter("assistant_fallbacks", "Messages NLU was not confident about (nlu_fallback).")
 
 

@@ -16,6 +16,7 @@ it runs before any virtual environment exists.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import shlex
@@ -58,6 +59,7 @@ DEFAULTS: Dict[str, str] = {
     "MESSENGER_PAGE_ACCESS_TOKEN": "not-configured",
 }
 HEALTH_TIMEOUT_SECONDS = 180
+INBOX_PASSWORD_FILE = "inbox-agent.password"
 
 
 @dataclass
@@ -99,7 +101,27 @@ def load_env() -> Dict[str, str]:
     # Signs the web chat's session ids, so a client can only resume its own (shop_channels.identity).
     if not env.get("SESSION_SIGNING_SECRET"):
         env["SESSION_SIGNING_SECRET"] = local_secret("session-signing.secret")
+    # The agent inbox's staff (shop_channels.staff): unset, one account `agent` whose password is
+    # generated once per checkout and kept in .data/ (no password is built in).
+    if not env.get("INBOX_STAFF"):
+        env["INBOX_STAFF"] = demo_staff_entry()
     return env
+
+
+def demo_staff_entry() -> str:
+    """`agent:<hash>` for the checkout's own inbox password (.data/inbox-agent.password)."""
+    password = local_secret(INBOX_PASSWORD_FILE)
+    path = STATE / "inbox-staff"
+    # hashed once (scrypt is slow on purpose), again only if someone replaced the password file
+    if not path.exists() or path.stat().st_mtime < (STATE / INBOX_PASSWORD_FILE).stat().st_mtime:
+        # the hashing is shop_channels.staff's own, loaded by path: this script runs before any venv exists
+        spec = importlib.util.spec_from_file_location("inbox_staff", ROOT / "shop_channels" / "staff.py")
+        staff = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = staff  # dataclasses look their module up there
+        spec.loader.exec_module(staff)
+        path.touch(mode=0o600)
+        path.write_text(f"agent:{staff.hash_password(password)}")
+    return path.read_text().strip()
 
 
 def rasa_http_api_flags(env: Dict[str, str]) -> List[str]:
@@ -223,6 +245,8 @@ def print_where_to_chat(env: Dict[str, str]) -> None:
         f"{env['REST_CHANNEL_TOKEN']}' -d '{{\"sender\":\"me\",\"message\":\"hi\"}}'\n"
         "  Terminal:    make shell   (rasa shell against the running action server)\n"
         f"  Socket.IO:   ws://127.0.0.1:{port}/socket.io (any Rasa web chat widget)\n"
+        f"  Agent inbox: http://127.0.0.1:{port}/webhooks/inbox/   (staff: agent, password in "
+        f".data/{INBOX_PASSWORD_FILE} unless INBOX_STAFF is set)\n"
         "  Demo customers: jane.doe@example.com (orders 4521-4523), sam.lee@example.com (4524-4526); see README\n"
     )
 

@@ -229,9 +229,26 @@ class SocketIOInput(_SocketIOInput):
         sio.on(self.user_message_evt, user_uttered, namespace=self.namespace)
         return webhook
 
+    def get_output_channel(self) -> Optional[SocketIOOutput]:
+        """How the agent inbox reaches a conversation's session room (shop_channels.inbox)."""
+        return SessionRoomOutput(self.sio, self.bot_message_evt, self.namespace) if self.sio else None
+
 
 class SessionRoomOutput(SocketIOOutput):
     """Sends a conversation's replies to its session's room (a logged-in conversation shares the room)."""
 
+    def __init__(self, sio: Any, bot_message_evt: Text, namespace: Optional[Text] = None) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.namespace = namespace or "/"
+
     async def _send_message(self, socket_id: Text, response: Any) -> None:
         await super()._send_message(session_of(socket_id), response)
+
+    async def send_from_person(self, conversation: Text, text: Text, agent: Optional[Text]) -> bool:
+        """A message from the support team (`agent` names them), if the session is connected here."""
+        room = session_of(conversation)
+        if not any(True for _ in self.sio.manager.get_participants(self.namespace, room)):
+            return False  # closed tab, or connected to another replica: the caller leaves a notice
+        await self.sio.emit(self.bot_message_evt, {"text": text, "agent": agent} if agent else {"text": text},
+                            room=room, namespace=self.namespace)
+        return True

@@ -106,6 +106,10 @@ class SlackInput(_SlackInput):
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> OutputChannel:
         return SlackBot(self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_base_url)
 
+    def output_channel_for(self, metadata: Dict[Text, Any]) -> OutputChannel:
+        """Where a message from outside a turn (the agent inbox) goes: the DM or thread the person last wrote in."""
+        return self.get_output_channel(metadata.get("out_channel"), metadata.get("thread_id"))
+
     @staticmethod
     def delivery_id(request: Request) -> Optional[str]:
         """The id Slack repeats when it redelivers: `event_id`, or the button click's `action_ts`."""

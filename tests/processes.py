@@ -27,6 +27,9 @@ CUSTOMER_TOKEN_SECRET = "test-only-customer-token-secret-0123456789"
 # the shop backend's credential on the REST channel, and the web chat's session signing key
 REST_CHANNEL_TOKEN = secrets.token_urlsafe(18)
 SESSION_SIGNING_SECRET = secrets.token_urlsafe(24)
+# The agent inbox's one staff account in test stacks (shop_channels.staff)
+INBOX_STAFF_NAME = "agent"
+INBOX_PASSWORD = secrets.token_urlsafe(18)
 CHANNEL_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "MESSENGER_VERIFY_TOKEN", "MESSENGER_APP_SECRET",
                    "MESSENGER_PAGE_ACCESS_TOKEN")
 

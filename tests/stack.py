@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Type, TypeVar
 from urllib.parse import quote
@@ -70,7 +71,42 @@ class Conversation:
 
 
 
+class InboxAgent:
+    """A person from the support team, logged in to the inbox with a cookie like a browser."""
+
+    def __init__(self, stack: Stack, password: str = processes.INBOX_PASSWORD) -> None:
+        self.base = f"{stack.rasa_url}/webhooks/inbox"
+        self.http = requests.Session()
+        self.http.headers["X-Inbox-Request"] = "1"
+        self.login = self.http.post(f"{self.base}/login", timeout=10,
+                                    json={"name": processes.INBOX_STAFF_NAME, "password": password})
+
+    def waiting(self) -> List[Dict[str, Any]]:
+        reply = self.http.get(f"{self.base}/api/conversations", timeout=30)
+        assert reply.status_code == 200, reply.text
+        return reply.json()["waiting"]
+
+    def conversation(self, conversation_id: str) -> Dict[str, Any]:
+        reply = self.http.get(f"{self.base}/api/conversation", params={"id": conversation_id}, timeout=30)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    def reply(self, conversation_id: str, text: str) -> requests.Response:
+        return self.http.post(f"{self.base}/api/reply", json={"conversation_id": conversation_id, "text": text},
+                              timeout=30)
+
+    def hand_back(self, conversation_id: str) -> requests.Response:
+        return self.http.post(f"{self.base}/api/hand-back", json={"conversation_id": conversation_id}, timeout=30)
+
+
 S = TypeVar("S", bound=Stack)
+
+
+@lru_cache(maxsize=1)
+def inbox_staff() -> str:
+    from shop_channels.staff import hash_password
+
+    return f"{processes.INBOX_STAFF_NAME}:{hash_password(processes.INBOX_PASSWORD)}"
 
 
 def stack_env(commerce_api_url: str, state: Path, **extra_env: str) -> Dict[str, str]:
@@ -83,6 +119,7 @@ def stack_env(commerce_api_url: str, state: Path, **extra_env: str) -> Dict[str,
         CUSTOMER_TOKEN_SECRET=processes.CUSTOMER_TOKEN_SECRET,
         REST_CHANNEL_TOKEN=processes.REST_CHANNEL_TOKEN,
         SESSION_SIGNING_SECRET=processes.SESSION_SIGNING_SECRET,
+        INBOX_STAFF=inbox_staff(),
         TRACKER_DB_PATH=str(state / "tracker.db"),
         EVENT_BROKER_DB_PATH=str(state / "events.db"),
         **extra_env,

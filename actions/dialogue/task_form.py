@@ -29,7 +29,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -38,7 +38,13 @@ from actions.api.commerce import get_commerce_client
 from actions.api.errors import CommerceError, CommerceUnavailable, TooManyAttempts
 from actions.common import blocking, text_slot
 from actions.config import get_settings
-from actions.dialogue.conversation import GATE_SLOTS, PENDING_RETRY, abandon_open_gate, prompt_was_shown
+from actions.dialogue.conversation import (
+    GATE_SLOTS,
+    PENDING_RETRY,
+    abandon_open_gate,
+    prompt_was_shown,
+    reset_events,
+)
 from actions.dialogue.finding import items_mentioned, orders_described
 from actions.dialogue.tasks import Task, task_for_intent
 from actions.dialogue.turns import (
@@ -66,6 +72,7 @@ from actions.identity.verification import (
 )
 from actions.shop.order_numbers import find_order_numbers
 from actions.shop.profile import get_profile
+from actions.shop.support_hours import when_someone_answers
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +104,8 @@ class TurnContext:
         self.changes: Dict[str, Any] = {}
         self.asked: Optional[str] = None
         self.finished = False
+        #: handed over to a person: the bot stays quiet until the inbox hands the conversation back
+        self.paused = False
         self._orders: Optional[List[Order]] = None
 
     # -- slots ---------------------------------------------------------------------------
@@ -143,7 +152,8 @@ class TurnContext:
             slots["requested_slot"] = self.asked
             # Rasa rejects a form turn that sets no slot but requested_slot; the asked slot stays empty.
             slots.setdefault(self.asked, None)
-        return [SlotSet(name, value) for name, value in slots.items()]
+        events: List[Dict[Text, Any]] = [SlotSet(name, value) for name, value in slots.items()]
+        return events + [ConversationPaused()] if self.paused else events
 
     # -- the customer and their orders ---------------------------------------------------
 
@@ -511,12 +521,16 @@ class TaskFormValidation(FormValidationAction, ABC):
             ctx.set("failed_attempts", attempts)
             ctx.ask(slot)
             return
+        await abandon_open_gate(ctx.tracker)
         reference = await blocking(record_handoff, ctx.tracker.sender_id, HANDOFF_REASON_REPEATED_FAILURE,
-                                   text_slot(ctx.tracker, "order_id"))
-        ctx.say("utter_handoff", reference=reference)
+                                   text_slot(ctx.tracker, "order_id"), ctx.customer)
+        ctx.say("utter_handoff", reference=reference, when=when_someone_answers(get_profile()))
+        # paused, nothing after this turn runs: the task ends here, so the bot comes back to a clean state
+        for event in reset_events() + [SlotSet("pending_tasks", None)]:
+            ctx.set(event["name"], event["value"])
         ctx.set("handoff_reference", reference)
-        ctx.set("failed_attempts", 0)
         ctx.halt()
+        ctx.paused = True
 
     def answered(self, ctx: TurnContext, slot: str) -> None:
         """An answer to `slot` was taken: the count of failed answers starts again."""

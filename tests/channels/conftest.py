@@ -31,10 +31,11 @@ SLACK_BOT_TOKEN = "xoxb-test-token"
 MESSENGER_APP_SECRET = "test-messenger-app-secret"
 MESSENGER_VERIFY_TOKEN = "test-verify-token"
 MESSENGER_PAGE_ACCESS_TOKEN = "test-page-token"
+HANDOFF_WEBHOOK_SECRET = "test-helpdesk-secret"
 
 
 class PlatformStandIn:
-    """Records outbound API calls: Slack under /slack/api/, the Graph API under /graph/."""
+    """Records outbound API calls: Slack under /slack/api/, the Graph API under /graph/, a helpdesk under /helpdesk/."""
 
     def __init__(self) -> None:
         self.calls: List[Dict[str, Any]] = []
@@ -52,7 +53,7 @@ class PlatformStandIn:
                     body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
                 with stand_in._lock:
                     stand_in.calls.append({"path": url.path, "query": parse_qs(url.query), "body": body,
-                                           "headers": dict(self.headers)})
+                                           "headers": dict(self.headers), "raw": raw})
                 if url.path.startswith("/slack/"):
                     answer = {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}
                 else:
@@ -83,7 +84,8 @@ class PlatformStandIn:
             if found:
                 return found
             time.sleep(0.1)
-        raise AssertionError(f"no matching outbound call in {timeout}s; calls: {json.dumps(self.calls)[-3000:]}")
+        calls = json.dumps(self.calls, default=repr)[-3000:]
+        raise AssertionError(f"no matching outbound call in {timeout}s; calls: {calls}")
 
     def close(self) -> None:
         self.server.shutdown()
@@ -155,6 +157,8 @@ def channel_stack(commerce_api_url: str, platform: PlatformStandIn, tmp_path_fac
         MESSENGER_APP_SECRET=MESSENGER_APP_SECRET,
         MESSENGER_PAGE_ACCESS_TOKEN=MESSENGER_PAGE_ACCESS_TOKEN,
         MESSENGER_GRAPH_URL=f"{platform.url}/graph/v2.12",
+        HANDOFF_WEBHOOK_URL=f"{platform.url}/helpdesk/handoffs",
+        HANDOFF_WEBHOOK_SECRET=HANDOFF_WEBHOOK_SECRET,
     ) as stack:
         stack.platform = platform
         yield stack

@@ -92,8 +92,9 @@ def test_every_variable_the_rendered_files_use_is_set(rasa: Dict, tmp_path):
     (RASA_VALUES, {"ACTION_SERVER_TOKEN", "REDIS_PASSWORD", "POSTGRES_PASSWORD", "SLACK_BOT_TOKEN",
                    "ACTION_LEDGER_URL", "REST_CHANNEL_TOKEN", "SESSION_SIGNING_SECRET", "CUSTOMER_TOKEN_SECRET",
                    "SLACK_SIGNING_SECRET", "MESSENGER_VERIFY_TOKEN", "MESSENGER_APP_SECRET",
-                   "MESSENGER_PAGE_ACCESS_TOKEN"}),
-    (ACTIONS_VALUES, {"ACTION_SERVER_TOKEN", "ACTION_LEDGER_URL", "COMMERCE_API_TOKEN", "CUSTOMER_TOKEN_SECRET"}),
+                   "MESSENGER_PAGE_ACCESS_TOKEN", "INBOX_STAFF", "INBOX_SESSION_SECRET", "COMMERCE_API_TOKEN"}),
+    (ACTIONS_VALUES, {"ACTION_SERVER_TOKEN", "ACTION_LEDGER_URL", "COMMERCE_API_TOKEN", "CUSTOMER_TOKEN_SECRET",
+                      "HANDOFF_WEBHOOK_SECRET"}),
 ], ids=["rasa", "actions"])
 def test_secrets_come_from_a_kubernetes_secret_never_from_the_values(values_file, secrets):
     variables = env(yaml.safe_load(values_file.read_text()))

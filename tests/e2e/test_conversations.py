@@ -199,3 +199,4 @@ def test_three_failed_answers_to_the_same_question_hand_over_to_a_person(custome
     handed_over = customer.say("no idea")
     assert "handing you over" in handed_over and "reference" in handed_over
     assert customer.ledger() == [] and stack.order("4522")["shipping_address"]["street"] != "12 Main St"
+    assert customer.say("hello?") == ""  # handed over: the bot waits for the team (docs/handoff.md)

@@ -28,7 +28,7 @@ from tests import processes
 from tests.migrations import ledger_77edf9d as last_release
 from tests.migrations.conftest import BACKENDS, differences, schema_of
 
-BOTH_REVISIONS = ["0001_baseline", "0002_review_and_notices"]
+BOTH_REVISIONS = ["0001_baseline", "0002_review_and_notices", "0003_handoff_inbox"]
 SERVERS = 4
 CREATED = datetime(2026, 3, 1, 9, 30)
 # the rows a ledger of the last release holds: a finished return, a declined address change, one in flight
@@ -102,7 +102,7 @@ def test_a_ledger_the_last_release_made_is_upgraded_keeping_every_audit_row(new_
     assert ledger.migrate(url) == BOTH_REVISIONS
     # every audit row exactly as it was, the new columns null and false
     assert rows(url, "staged_actions") == [dict(row, confirmed_at=None, needs_review=False) for row in AUDIT_ROWS]
-    assert rows(url, "handoff_requests") == [HANDOFF]
+    assert rows(url, "handoff_requests") == [{**HANDOFF, "customer_id": None, "closed_at": None, "closed_by": None}]
     assert rows(url, "conversation_notices") == []
     assert differences(url, ledger.Base.metadata) == []
 
@@ -251,7 +251,7 @@ def test_migrators_racing_on_one_fresh_sqlite_file_apply_the_revisions_once(new_
     holder.dispose()
     outputs = [m.communicate(timeout=120)[0] for m in migrators]
     assert all(m.returncode == 0 for m in migrators), outputs
-    assert sum("applied 0001_baseline, 0002_review_and_notices" in out for out in outputs) == 1, outputs
+    assert sum(f"applied {', '.join(BOTH_REVISIONS)}" in out for out in outputs) == 1, outputs
     assert sum("nothing to apply" in out for out in outputs) == SERVERS - 1, outputs
     assert Path(path).exists() and differences(url, ledger.Base.metadata) == []
 
@@ -262,7 +262,7 @@ def test_an_action_server_started_on_the_last_release_ledger_migrates_it_then_se
     port = processes.free_port()
     with processes.running([str(processes.RASA_BIN / "python"), "-m", "actions.server"], server_env(url, port),
                            f"http://127.0.0.1:{port}/health", tmp_path / "server.log"):
-        assert "action ledger migrated: 0001_baseline, 0002_review_and_notices" in (tmp_path / "server.log").read_text()
+        assert f"action ledger migrated: {', '.join(BOTH_REVISIONS)}" in (tmp_path / "server.log").read_text()
     assert len(rows(url, "staged_actions")) == len(AUDIT_ROWS)
     assert differences(url, ledger.Base.metadata) == []
 
@@ -291,7 +291,7 @@ def test_make_migrate_brings_both_configured_databases_to_their_head(tmp_path):
     result = subprocess.run([str(processes.RASA_BIN / "python"), "scripts/stack.py", "migrate"], cwd=processes.ROOT,
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "action ledger" in result.stdout and "applied 0001_baseline, 0002_review_and_notices" in result.stdout
+    assert "action ledger" in result.stdout and f"applied {', '.join(BOTH_REVISIONS)}" in result.stdout
     assert "commerce database" in result.stdout and "at 0002_shops_multi_item_returns (head)" in result.stdout
     assert differences(ledger_url, ledger.Base.metadata) == []
     again = subprocess.run([str(processes.RASA_BIN / "python"), "scripts/stack.py", "migrate"], cwd=processes.ROOT,

@@ -38,7 +38,7 @@ from actions import ledger
 from actions.ledger import StagedAction
 from tests import processes
 from tests.channels.test_socketio import SocketChat
-from tests.stack import Stack
+from tests.stack import InboxAgent, Stack
 
 EXAMPLES = int(os.environ.get("DIALOGUE_FUZZ_EXAMPLES", "12"))
 STEPS = int(os.environ.get("DIALOGUE_FUZZ_STEPS", "14"))
@@ -131,6 +131,7 @@ class Conversations(RuleBasedStateMachine):
         self.chats: List[Chat] = []
         self.before = api_state(self.stack)
         self.writes_ok: Set[str] = set()
+        self.inbox: Optional[InboxAgent] = None
 
     # -- moves -----------------------------------------------------------------------------
 
@@ -179,6 +180,19 @@ class Conversations(RuleBasedStateMachine):
     @rule(which=st.integers(0, 2), text=st.sampled_from(ELSEWHERE))
     def something_else(self, which: int, text: str) -> None:
         self._say(which, text)
+
+    @rule(which=st.integers(0, 2), reply=st.booleans())
+    def the_team_answers_and_hands_back(self, which: int, reply: bool) -> None:
+        """A person picks up a handed-over conversation in the agent inbox and gives it back to the bot."""
+        chat = self._chat(which)
+        if self.inbox is None:
+            self.inbox = InboxAgent(self.stack)
+            assert self.inbox.login.status_code == 200, self.inbox.login.text
+        if reply:
+            self.inbox.reply(chat.sender, "Hi, someone from the team here.")
+        answer = self.inbox.hand_back(chat.sender)
+        assert answer.status_code in (200, 409), answer.text  # 409: nobody handed it over
+        self._check_writes(chat, "(the team handed back)", dict(chat.shown))
 
     @rule(which=st.integers(0, 2))
     def replay_the_last_message(self, which: int) -> None:

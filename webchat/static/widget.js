@@ -4,7 +4,7 @@
  *   connect → emit "session_request" {session_id}   (the id kept in localStorage, or none)
  *           ← "session_confirm" session_id          (kept, so a reload continues the conversation)
  *   emit "user_uttered" {message, session_id, metadata: {customer_token}}
- *           ← "bot_uttered" {text, quick_replies|buttons, attachment}
+ *           ← "bot_uttered" {text, quick_replies|buttons, attachment, agent (a person's name)}
  *
  * Configuration: window.ShopAssistantConfig (served as /config.js) says where Rasa is.
  * A logged-in shopper's signed token: window.ShopAssistant = {customerToken: "..."} or
@@ -88,7 +88,13 @@
 
   function render(entry, live) {
     if (entry.from === "user") disableOldButtons();
-    if (entry.text) messages.insertBefore(el("div", "sa-msg sa-" + entry.from, entry.text), typing);
+    if (entry.text) {
+      // a person from the support team (the agent inbox) is shown as such
+      var message = el("div", "sa-msg sa-" + (entry.agent ? "bot sa-agent" : entry.from), entry.text);
+      if (entry.agent) message.insertBefore(el("span", "sa-agent-name", entry.agent + " · support team"),
+        message.firstChild);
+      messages.insertBefore(message, typing);
+    }
     if (entry.image) {
       var bubble = el("div", "sa-msg sa-bot");
       var img = el("img"); img.src = entry.image; img.alt = "";
@@ -182,7 +188,7 @@
     var image = message.attachment && message.attachment.type === "image" && message.attachment.payload
       ? message.attachment.payload.src : null;
     add({
-      from: "bot", text: message.text || "", image: image,
+      from: "bot", agent: message.agent || null, text: message.text || "", image: image,
       buttons: buttons.map(function (b) { return { title: b.title, payload: b.payload }; })
     });
   });
