@@ -20,7 +20,7 @@ from actions.dialogue.task_form import TaskFormValidation, TurnContext
 from actions.dialogue.tasks import Task, cues, register_task
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
 from actions.ledger import FAILED, StagedAction
-from actions.shop.addresses import one_line
+from actions.shop.addresses import one_line, same_address
 from actions.shop.profile import get_profile
 
 ADDRESS_TASK = register_task(Task(
@@ -108,9 +108,7 @@ class AddressCapability(GatedCapability):
         """Changed if the order's shipping address now is the new one."""
         args = row.arguments
         current = address_of(client.get_order(args["order_id"]))
-        fields = ("street", "city", "postal_code", "country")
-        if all(str(current.get(f) or "").strip().lower() == str(args["address"].get(f) or "").strip().lower()
-               for f in fields):
+        if same_address(current, args["address"], fields=("street", "city", "postal_code", "country")):
             return Outcome(True, [f"Done — order {args['order_shown']} will ship to {args['new_address_text']}."],
                            {"address_changed": True})
         return None
