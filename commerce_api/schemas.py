@@ -125,9 +125,10 @@ class CancelRequest(BaseModel):
         return value if value is None else _no_control_chars(value)
 
 
-class AddressChange(BaseModel):
+class AddressFields(BaseModel):
+    """The parts of a new address every address write takes (the whole address: nothing is kept)."""
+
     # Lengths here only bound the payload; the real rules live in commerce_api.addresses.
-    name: str | None = Field(default=None, max_length=1000)
     street: str = Field(max_length=1000)
     address2: str | None = Field(default=None, max_length=1000, description="Apartment, suite, unit (optional).")
     city: str = Field(max_length=1000)
@@ -136,7 +137,11 @@ class AddressChange(BaseModel):
     country: str = Field(max_length=1000)
 
 
-class DefaultAddressChange(BaseModel):
+class AddressChange(AddressFields):
+    name: str | None = Field(default=None, max_length=1000)
+
+
+class DefaultAddressChange(AddressFields):
     """The customer's saved (default) address. Its name is always the customer's own: `name` is refused."""
 
     model_config = ConfigDict(
@@ -146,14 +151,6 @@ class DefaultAddressChange(BaseModel):
                           "country": "US"}]
         },
     )
-
-    # Lengths here only bound the payload; the real rules live in commerce_api.addresses.
-    street: str = Field(max_length=1000)
-    address2: str | None = Field(default=None, max_length=1000, description="Apartment, suite, unit (optional).")
-    city: str = Field(max_length=1000)
-    state: str | None = Field(default=None, max_length=1000, description="State, province or region (optional).")
-    postal_code: str = Field(max_length=1000)
-    country: str = Field(max_length=1000)
 
 
 # ---- responses ------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def list_customer_orders(*, session: Session, customer_id: str, limit: int) -> s
 ADDRESS_FIELDS = ("street", "address2", "city", "state", "postal_code", "country")
 
 
-def _same_address(a: schemas.AddressOut, b: schemas.AddressOut) -> bool:
+def _same_address(a: object, b: object) -> bool:
     return all(str(getattr(a, f) or "").casefold() == str(getattr(b, f) or "").casefold() for f in ADDRESS_FIELDS)
 
 
@@ -67,19 +67,9 @@ def change_default_address(
     POST /customers/verify checks with the name from then on.
     """
     customer = _load_customer(session=session, customer_id=customer_id, for_update=True)
-    address = validated_address(
-        name=customer.name,
-        street=change.street,
-        address2=change.address2,
-        city=change.city,
-        state=change.state,
-        postal_code=change.postal_code,
-        country=change.country,
-    )
+    address = validated_address(change, name=customer.name)
     previous = default_address_of(customer)
-    new = schemas.AddressOut(name=customer.name, street=address.street, address2=address.address2, city=address.city,
-                             state=address.state, postal_code=address.postal_code, country=address.country)
-    if previous is not None and _same_address(previous, new):
+    if previous is not None and _same_address(previous, address):
         raise ApiError(
             status_code=409,
             code="cannot_change_default_address",
@@ -94,4 +84,6 @@ def change_default_address(
     customer.address_postal_code = address.postal_code
     customer.address_country = address.country
     session.flush()
-    return schemas.DefaultAddressChangeOut(customer_id=customer.id, default_address=new, previous_address=previous)
+    return schemas.DefaultAddressChangeOut(
+        customer_id=customer.id, default_address=default_address_of(customer), previous_address=previous
+    )

@@ -138,10 +138,18 @@ def cancel_order(*, session: Session, order_id: str, reason: str | None, now: da
     )
 
 
-def validated_address(**fields: str | None) -> Address:
-    """The normalized address, or 422 `invalid_address` naming each bad field (every address write uses it)."""
+def validated_address(change: schemas.AddressFields, *, name: str) -> Address:
+    """The new address normalized, or 422 `invalid_address` naming each bad field (every address write uses it)."""
     try:
-        return validate_address(**fields)  # type: ignore[arg-type]
+        return validate_address(
+            name=name,
+            street=change.street,
+            address2=change.address2,
+            city=change.city,
+            state=change.state,
+            postal_code=change.postal_code,
+            country=change.country,
+        )
     except AddressValidationError as err:
         raise ApiError(
             status_code=422,
@@ -157,15 +165,7 @@ def change_shipping_address(
     order = load_order(session=session, order_id=order_id, for_update=True)  # row lock: status can't change
     if order.status not in load_policy(session=session).address_change_statuses:
         raise _cannot("cannot_change_address", order.status, "re-addressed")
-    address = validated_address(
-        name=change.name if change.name is not None else order.ship_name,
-        street=change.street,
-        address2=change.address2,
-        city=change.city,
-        state=change.state,
-        postal_code=change.postal_code,
-        country=change.country,
-    )
+    address = validated_address(change, name=change.name if change.name is not None else order.ship_name)
     previous = address_of(order)
     # The whole address is replaced: an omitted address2/state is cleared, never kept from the old address.
     order.ship_name = address.name
