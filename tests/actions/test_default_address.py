@@ -147,3 +147,12 @@ def test_the_address_questions_examples_belong_to_no_customer() -> None:
     streets = {u["address"]["address1"].lower() for u in users.values()} | {"12 harbour lane", "48 elm street"}
     for example in examples:
         assert not any(street in example.lower() for street in streets), example
+
+
+async def test_an_order_number_after_the_saved_address_does_not_restart_it(configured, dispatcher) -> None:
+    from actions.dialogue.switching import ActionContinueTask
+
+    tracker = turn(verified(last_task=FORM), "4522")
+    events = await ActionContinueTask().run(dispatcher, tracker, {})
+    assert not any(e.get("event") == "followup" for e in events)
+    assert texts(dispatcher) == ["utter_what_about_order"]

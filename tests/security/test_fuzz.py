@@ -49,7 +49,8 @@ def test_the_action_webhook_never_fails_or_changes_state(stack, reseed) -> None:
     before = (commerce_state(stack), ledger_rows(stack))
     actions = st.sampled_from([
         "action_resolve_gate", "action_ask_gate_confirmation", "validate_return_form", "validate_cancel_order_form",
-        "validate_address_form", "validate_default_address_form", "action_report_order_status", "action_leave_form", "action_session_start",
+        "validate_address_form", "validate_default_address_form", "action_report_order_status", "action_leave_form",
+        "action_session_start",
         "action_handoff_to_human", "action_ask_return_items", "action_ask_order_id", "action_switch_task",
         "action_continue_task", "action_answer_question", "action_resume_unfinished", "no_such_action",
     ])
