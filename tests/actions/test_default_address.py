@@ -156,3 +156,15 @@ async def test_an_order_number_after_the_saved_address_does_not_restart_it(confi
     events = await ActionContinueTask().run(dispatcher, tracker, {})
     assert not any(e.get("event") == "followup" for e in events)
     assert texts(dispatcher) == ["utter_what_about_order"]
+
+
+async def test_yes_with_another_address_at_the_prompt_is_the_change_shown_again(gate, dispatcher) -> None:
+    row = await stage(gate, dispatcher)
+    tracker = yes_to(row, verified(**NEW, gate_confirmation=True), text="yes, 12 New Road, Leeds, LS1 4AP, UK")
+    tracker.active_loop = {"name": FORM}
+    tracker.slots["requested_slot"] = "gate_confirmation"
+    events = await ValidateDefaultAddressForm().run(dispatcher, tracker, {})
+    slots = slot_values(events)
+    assert slots["address_street"] == "12 New Road" and slots["address_country"] == "GB"
+    assert slots["requested_slot"] == "gate_confirmation" and slots["gate_confirmation"] is None
+    assert gate.get(row.id).status == ledger.AWAITING_CONFIRMATION  # re-staged with the new address, not run
