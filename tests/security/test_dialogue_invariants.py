@@ -83,6 +83,16 @@ ANSWERS = (
     "10 Main Street, Springfield, IL 62701, US", "the pending one", "order #4522", "4521", "4524",
     "yes, 7 Orchard Row, Springfield, IL 62704, US",
 )
+# Whole paths to a confirmation prompt (random moves rarely get that far): the moves after them
+# answer it with a yes, a no, a change or something else. `{email}` is the customer's.
+TO_A_PROMPT = {
+    "saved address": ("I moved, update my saved address", "{email}", "7 Orchard Row, Springfield, IL 62704, US"),
+    "saved address, yes first": ("please change the default address on my account", "{email}",
+                                 "yes, 7 Orchard Row, Springfield, IL 62704, US"),
+    "shipping address": ("I need to change the shipping address on order 4522", "{email}",
+                         "10 Main Street, Springfield, IL 62701, US"),
+    "return": ("I want to return the blue jacket from order #4521", "{email}", "it doesn't fit", "store credit"),
+}
 ELSEWHERE = ("what's your return policy?", "do you ship to canada?", "are you a bot?", "where is my order?",
              "never mind", "talk to a human", "try again", "hello")
 
@@ -168,6 +178,12 @@ class Conversations(RuleBasedStateMachine):
         replies = self._say(which, text)
         if right and any("you're verified" in reply for reply in replies) and chat.verified_as is None:
             chat.verified_as = who
+
+    @rule(which=st.integers(0, 2), who=st.sampled_from(sorted(CUSTOMERS)), path=st.sampled_from(sorted(TO_A_PROMPT)))
+    def walk_to_a_confirmation(self, which: int, who: str, path: str) -> None:
+        """A customer (for someone else's order: an intruder) goes straight to a prompt, each message checked."""
+        for text in TO_A_PROMPT[path]:
+            self._say(which, text.format(email=CUSTOMERS[who]["email"]))
 
     @rule(which=st.integers(0, 2), text=st.sampled_from(ANSWERS))
     def answer(self, which: int, text: str) -> None:
