@@ -1,4 +1,4 @@
-"""The confirmation gate every destructive action passes through, written once.
+"""The confirmation gate every destructive action passes through, written once (an order's or the account's).
 
 1. Stage: a capability proposes an action; `stage` writes it to the ledger as
    `awaiting_confirmation` with a human summary and an expiry.
@@ -38,6 +38,7 @@ class NotPossible(Exception):
 class Proposal:
     """What a capability wants to do, before the customer has said yes."""
 
+    #: the order it changes; "" for a change to the customer's account (their saved address)
     order_id: str
     customer_id: str
     arguments: Dict[str, Any]
@@ -92,6 +93,15 @@ class GatedCapability(ABC):
     @abstractmethod
     def execute(self, client: CommerceClient, row: StagedAction) -> Outcome:
         """Runs the action with the arguments stored in `row`."""
+
+    def owner(self, client: CommerceClient, row: StagedAction) -> Optional[str]:
+        """The customer `row`'s subject belongs to now, read from the API (may raise CommerceError).
+
+        Checked against the row's customer right before executing. By default the subject is the
+        row's order; a capability about the account itself (no order, `order_id` "") overrides it.
+        """
+        order = client.get_order(row.order_id)
+        return (order.get("customer") or {}).get("id")
 
     def reconcile(self, client: CommerceClient, row: StagedAction) -> Optional[Outcome]:
         """Reads the API to learn whether `row`'s write took effect although its answer was lost.

@@ -125,15 +125,32 @@ class CancelRequest(BaseModel):
         return value if value is None else _no_control_chars(value)
 
 
-class AddressChange(BaseModel):
+class AddressFields(BaseModel):
+    """The parts of a new address every address write takes (the whole address: nothing is kept)."""
+
     # Lengths here only bound the payload; the real rules live in commerce_api.addresses.
-    name: str | None = Field(default=None, max_length=1000)
     street: str = Field(max_length=1000)
     address2: str | None = Field(default=None, max_length=1000, description="Apartment, suite, unit (optional).")
     city: str = Field(max_length=1000)
     state: str | None = Field(default=None, max_length=1000, description="State, province or region (optional).")
     postal_code: str = Field(max_length=1000)
     country: str = Field(max_length=1000)
+
+
+class AddressChange(AddressFields):
+    name: str | None = Field(default=None, max_length=1000)
+
+
+class DefaultAddressChange(AddressFields):
+    """The customer's saved (default) address. Its name is always the customer's own: `name` is refused."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"street": "7 Ocean Drive", "city": "Miami", "state": "FL", "postal_code": "33139",
+                          "country": "US"}]
+        },
+    )
 
 
 # ---- responses ------------------------------------------------------------------------------------
@@ -288,6 +305,12 @@ class AddressChangeOut(BaseModel):
     order_id: str
     shipping_address: AddressOut
     previous_address: AddressOut
+
+
+class DefaultAddressChangeOut(BaseModel):
+    customer_id: str
+    default_address: AddressOut
+    previous_address: AddressOut | None = Field(description="Null when the shop had no address on file.")
 
 
 class ScanOut(BaseModel):

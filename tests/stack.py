@@ -43,6 +43,9 @@ class Stack:
     def order(self, order_id: str) -> Dict[str, Any]:
         return self.api.get(f"{self.commerce_api_url}/orders/{quote(order_id, safe='')}", timeout=5).json()
 
+    def customer(self, customer_id: str) -> Dict[str, Any]:
+        return self.api.get(f"{self.commerce_api_url}/customers/{quote(customer_id, safe='')}", timeout=5).json()
+
 
 class Conversation:
     """One customer talking to the stack; `say` returns the replies as one string."""

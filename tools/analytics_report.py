@@ -27,6 +27,7 @@ FLOW_INTENTS = {
     "request_return": "return",
     "cancel_order": "cancel",
     "change_shipping_address": "address",
+    "change_default_address": "saved_address",
     "track_refund": "refund",
     "return_policy": "policy",
     "human_handoff": "handoff",
@@ -36,9 +37,10 @@ FORM_FLOWS = {
     "return_form": "return",
     "cancel_order_form": "cancel",
     "address_form": "address",
+    "default_address_form": "saved_address",
     "refund_status_form": "refund",
 }
-FLOWS = ["track_order", "return", "cancel", "address", "refund", "policy", "handoff"]
+FLOWS = ["track_order", "return", "cancel", "address", "saved_address", "refund", "policy", "handoff"]
 # How a form run ended (see FormRun.outcome).
 OUTCOMES = ["completed", "nevermind", "handoff", "ended_by_assistant", "left_mid_form"]
 

@@ -141,7 +141,9 @@ def render(conversation_id: str, rows: List[Dict[str, Any]], ledger: Dict[str, L
     if not ledger["staged_actions"]:
         out.append("  (none: nothing was staged or changed in this conversation)")
     for item in ledger["staged_actions"]:
-        out.append(f"  {item['created_at']}  {item['action']}  order #{item['order_id']}  {item['status']}"
+        # An account's action (the saved address) has no order.
+        subject = f"order #{item['order_id']}" if item["order_id"] else "the customer's account"
+        out.append(f"  {item['created_at']}  {item['action']}  {subject}  {item['status']}"
                    f"  (updated {item['updated_at']})")
         out.extend("    " + line for line in item["summary"].splitlines())
         if item["result"]:

@@ -31,7 +31,8 @@ def main() -> None:
         print("Nothing to review.")
         return
     for row in rows:
-        print(f"{row.updated_at:%Y-%m-%d %H:%M} UTC  {row.status:<9} {row.action_name:<24} order {row.order_id}  "
+        subject = f"order {row.order_id}" if row.order_id else f"customer {row.customer_id}"
+        print(f"{row.updated_at:%Y-%m-%d %H:%M} UTC  {row.status:<9} {row.action_name:<24} {subject}  "
               f"row {row.id}\n    {row.error}\n    " + row.audit_summary.replace("\n", "\n    "))
 
 

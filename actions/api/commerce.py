@@ -214,6 +214,18 @@ class CommerceClient:
             route="/orders/{order_id}/shipping-address",
         )
 
+    def change_default_address(
+        self, *, customer_id: str, address: Dict[str, str], idempotency_key: str
+    ) -> Dict[str, Any]:
+        """Replaces the customer's saved address (never its name); orders keep theirs."""
+        return self._request(
+            "PATCH",
+            f"/customers/{_segment(customer_id)}/address",
+            json=address,
+            idempotency_key=idempotency_key,
+            route="/customers/{customer_id}/address",
+        )
+
     # -- plumbing ------------------------------------------------------------------------
 
     def _request(

@@ -1,7 +1,7 @@
 """Changing an order's shipping address: only before the order ships, behind the gate.
 
-Collects street, city, country, state (where the country's addresses need one) and postal code,
-or all of them in one line, checks them, and confirms old → new.
+Collects the address (`actions.dialogue.address_questions`, shared with the account's saved
+address) and confirms old → new for that one order.
 """
 
 from __future__ import annotations
@@ -14,26 +14,15 @@ from actions import gate as gate_module
 from actions.api.commerce import CommerceClient
 from actions.api.errors import Conflict, NotFound, Rejected
 from actions.common import masked_address
+from actions.dialogue.address_questions import ADDRESS_SLOTS, AddressQuestions, address_from_slots
 from actions.dialogue.conversation import verified_order
 from actions.dialogue.task_form import TaskFormValidation, TurnContext
 from actions.dialogue.tasks import Task, cues, register_task
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
 from actions.ledger import FAILED, StagedAction
-from actions.shop.addresses import (
-    clean_city,
-    clean_postal_code,
-    clean_street,
-    country_code,
-    needs_state,
-    normalize_country,
-    normalize_state,
-    one_line,
-    postal_code_valid,
-    split_one_line,
-)
+from actions.shop.addresses import one_line, same_address
 from actions.shop.profile import get_profile
 
-ADDRESS_SLOTS = ("address_street", "address_city", "address_country", "address_state", "address_postal_code")
 ADDRESS_TASK = register_task(Task(
     form="address_form",
     intents=("change_shipping_address",),
@@ -82,14 +71,7 @@ class AddressCapability(GatedCapability):
         if order.get("status") != "processing":
             raise NotPossible(explain_not_changeable(order))
         old = address_of(order)
-        new = {
-            "name": old.get("name") or (order.get("customer") or {}).get("name", ""),
-            "street": tracker.get_slot("address_street"),
-            "city": tracker.get_slot("address_city"),
-            "state": tracker.get_slot("address_state"),
-            "postal_code": tracker.get_slot("address_postal_code"),
-            "country": tracker.get_slot("address_country"),
-        }
+        new = {"name": old.get("name") or (order.get("customer") or {}).get("name", ""), **address_from_slots(tracker)}
         masked_new = masked_address(new)
         shown = get_profile().display_order(order_id)
         return Proposal(
@@ -126,9 +108,7 @@ class AddressCapability(GatedCapability):
         """Changed if the order's shipping address now is the new one."""
         args = row.arguments
         current = address_of(client.get_order(args["order_id"]))
-        fields = ("street", "city", "postal_code", "country")
-        if all(str(current.get(f) or "").strip().lower() == str(args["address"].get(f) or "").strip().lower()
-               for f in fields):
+        if same_address(current, args["address"], fields=("street", "city", "postal_code", "country")):
             return Outcome(True, [f"Done — order {args['order_shown']} will ship to {args['new_address_text']}."],
                            {"address_changed": True})
         return None
@@ -141,11 +121,11 @@ class AddressCapability(GatedCapability):
 gate_module.register(AddressCapability())
 
 
-class ValidateAddressForm(TaskFormValidation):
+class ValidateAddressForm(AddressQuestions, TaskFormValidation):
+    """The order, then the address questions (`AddressQuestions`), then the gate."""
+
     task = ADDRESS_TASK
     gated = True
-    free_text_questions = ADDRESS_SLOTS
-    staged_slots = ADDRESS_SLOTS
 
     def name(self) -> Text:
         return "validate_address_form"
@@ -155,79 +135,3 @@ class ValidateAddressForm(TaskFormValidation):
             return True
         ctx.say(text=explain_not_changeable(order))
         return False
-
-    def next_question(self, ctx: TurnContext) -> Optional[str]:
-        for slot in ("address_street", "address_city", "address_country"):
-            if not ctx.get(slot):
-                return slot
-        if needs_state(ctx.get("address_country")) and not ctx.get("address_state"):
-            return "address_state"
-        return None if ctx.get("address_postal_code") else "address_postal_code"
-
-    async def take_answers(self, order: Dict[str, Any], ctx: TurnContext) -> None:
-        if not ctx.reading or ctx.requested not in ADDRESS_SLOTS + ("gate_confirmation",):
-            return
-        text = ctx.turn.text
-        parts = split_one_line(text)
-        if parts:
-            self._take_parts(parts, ctx)
-        elif ctx.requested in ADDRESS_SLOTS:
-            self._take_one(ctx.requested, text, ctx)
-        if ctx.requested in ADDRESS_SLOTS and not ctx.get(ctx.requested) and not ctx.done:
-            await self.count_failed_attempt(ctx, self.next_question(ctx) or ctx.requested)
-
-    def _take_one(self, slot: str, text: str, ctx: TurnContext) -> None:
-        if slot == "address_street":
-            value = clean_street(text)
-            ctx.set(slot, value) if value else ctx.say("utter_invalid_street")
-        elif slot == "address_city":
-            value = clean_city(text)
-            ctx.set(slot, value) if value else ctx.say("utter_invalid_city")
-        elif slot == "address_country":
-            self._take_country(text, ctx)
-        elif slot == "address_state":
-            value = normalize_state(text, ctx.get("address_country"))
-            ctx.set(slot, value) if value else ctx.say("utter_invalid_state")
-        elif slot == "address_postal_code":
-            value = clean_postal_code(text)
-            country = ctx.get("address_country")
-            if value and (not country or postal_code_valid(value, country)):
-                ctx.set(slot, value)
-            else:
-                ctx.say("utter_invalid_postal_code", country=country or "your country")
-        if ctx.get(slot):
-            self.answered(ctx, slot)
-
-    def _take_country(self, text: str, ctx: TurnContext) -> None:
-        country = normalize_country(text)
-        if country is None:
-            ctx.say("utter_unsupported_country", countries=get_profile().country_names()) if country_code(text) \
-                else ctx.say("utter_invalid_country", countries=get_profile().country_names())
-            return
-        ctx.set("address_country", country)
-        postal_code = ctx.get("address_postal_code")
-        if postal_code and not postal_code_valid(postal_code, country):
-            ctx.say("utter_invalid_postal_code", country=country)
-            ctx.set("address_postal_code", None)
-        state = ctx.get("address_state")
-        if state and needs_state(country) and not normalize_state(state, country):
-            ctx.set("address_state", None)
-
-    def _take_parts(self, parts: Dict[str, str], ctx: TurnContext) -> None:
-        """Keeps every valid part of a one-line address; the form asks for the rest."""
-        for slot, clean in (("address_street", clean_street), ("address_city", clean_city)):
-            value = clean(parts.get(slot))
-            if value:
-                ctx.set(slot, value)
-        if parts.get("address_country"):
-            self._take_country(parts["address_country"], ctx)
-        country = ctx.get("address_country")
-        if parts.get("address_state") and country:
-            state = normalize_state(parts["address_state"], country)
-            if state:
-                ctx.set("address_state", state)
-        postal_code = clean_postal_code(parts.get("address_postal_code"))
-        if postal_code and (not country or postal_code_valid(postal_code, country)):
-            ctx.set("address_postal_code", postal_code)
-        elif postal_code:
-            ctx.say("utter_invalid_postal_code", country=country)

@@ -1,4 +1,4 @@
-"""The questions every task asks: which of your orders? (listed only for the verified customer)."""
+"""The questions every task asks: who are you, and which of your orders? (listed only for the verified customer)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from actions.api.commerce import get_commerce_client
 from actions.api.errors import CommerceError
 from actions.common import blocking
 from actions.dialogue.finding import order_buttons
+from actions.dialogue.tasks import task_for_form
 from actions.identity.verification import current_customer
 
 
@@ -42,7 +43,9 @@ class ActionAskCustomerEmail(Action):
     """Asks who the customer is, unless they just said so and only the order system failed.
 
     A form whose commerce API call failed after verifying the customer keeps asking the question it
-    was on (so "try again" re-reads that message); asking for the email again would be wrong.
+    was on (so "try again" re-reads that message); asking for the email again would be wrong. The
+    question says what it is for: the task's `verification_prompt` ("to look up your orders", "to
+    change your saved address").
     """
 
     def name(self) -> Text:
@@ -51,5 +54,6 @@ class ActionAskCustomerEmail(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
                   ) -> List[Dict[Text, Any]]:
         if current_customer(tracker) is None:
-            dispatcher.utter_message(response="utter_ask_customer_email")
+            task = task_for_form(tracker.active_loop_name)
+            dispatcher.utter_message(response=task.verification_prompt if task else "utter_ask_customer_email")
         return []

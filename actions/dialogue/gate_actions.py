@@ -210,7 +210,7 @@ async def run_claimed(gate: Gate, row: StagedAction, dispatcher: CollectingDispa
         return
     client = get_commerce_client()
     try:
-        order = await blocking(client.get_order, row.order_id)
+        owner = await blocking(capability.owner, client, row)
     except CommerceError as error:
         if resumed:
             await _unknown(gate, row, dispatcher, f"ownership check: {error}")
@@ -218,7 +218,6 @@ async def run_claimed(gate: Gate, row: StagedAction, dispatcher: CollectingDispa
             await blocking(gate.finish, row.id, status=ledger.FAILED, error=f"ownership check: {error}")
             dispatcher.utter_message(response="utter_commerce_unavailable_nothing_changed")
         return
-    owner = (order.get("customer") or {}).get("id")
     if owner != row.customer_id or (
         tracker is not None and not resumed and current_customer(tracker) != row.customer_id
     ):

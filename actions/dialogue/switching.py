@@ -73,7 +73,7 @@ class ActionSwitchTask(Action):
             dispatcher.utter_message(response="utter_ask_refund_kind", buttons=REFUND_KIND_BUTTONS)
             return events + [FollowupAction("action_listen")]
         if (target.changes_orders and not target.asked_for_in(turn.text) and last and last != target.form
-                and task_for_form(last) is not None and carries_values(turn)):
+                and _about_an_order(last) and carries_values(turn)):
             # Not a request for this change at all: the customer corrects the task they were doing.
             return await _leave_current(tracker) + [SlotSet("last_task", last), FollowupAction(last)]
         queue = [{"form": task.form, "text": turn.text} for task in asked[1:] if task.form != target.form]
@@ -95,7 +95,7 @@ class ActionContinueTask(Action):
         if asked is not None and not (asked.form == RETURN_FORM and wants_refund_but_unclear(turn)):
             return await _leave_current(tracker) + [FollowupAction(asked.form)]
         last = text_slot(tracker, "last_task")
-        if last and task_for_form(last) is not None and (carries_values(turn) or _names_an_order(turn)):
+        if last and _about_an_order(last) and (carries_values(turn) or _names_an_order(turn)):
             return await _leave_current(tracker) + [SlotSet("last_task", last), FollowupAction(last)]
         dispatcher.utter_message(response="utter_what_about_order")
         numbers = find_order_numbers(turn.text, expected=True) if _names_an_order(turn) else []
@@ -105,3 +105,9 @@ class ActionContinueTask(Action):
 
 def _names_an_order(turn: Turn) -> bool:
     return bool(find_order_numbers(turn.text, expected=True)) and len(turn.text.split()) <= 6
+
+
+def _about_an_order(form: str) -> bool:
+    """Whether the task of `form` is about an order, so an order number or item can correct it (not the account)."""
+    task = task_for_form(form)
+    return task is not None and task.needs_order

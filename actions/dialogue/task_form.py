@@ -5,7 +5,8 @@ Each turn the form reads the customer's message once and decides, in this order:
 1. **Identity.** The conversation is verified once (email, or full name + zip/postcode, or a
    login); until then nothing about any order is looked up, and an order number or item named
    early is only remembered.
-2. **The order.** An order number the customer gives (in the shop's format, where one is
+2. **The order** (for a task about one; a task about the account, `needs_order=False`, has none).
+   An order number the customer gives (in the shop's format, where one is
    expected or clearly meant), or a description ("the last one", "the one with the chair"),
    chosen among the customer's own orders; anything else is "not on your account", the same
    answer whether the order exists or not. Changing the order abandons what was staged for the
@@ -199,8 +200,9 @@ class TaskFormValidation(FormValidationAction, ABC):
         """Whether the task can go on for `order` (say why and return False if not)."""
         return True
 
-    async def take_answers(self, order: Order, ctx: TurnContext) -> None:
-        """Reads the capability's answers from the message into `ctx` (and checks them)."""
+    async def take_answers(self, order: Optional[Order], ctx: TurnContext) -> None:
+        """Reads the capability's answers from the message into `ctx` (and checks them); no order for a
+        task about the account."""
 
     def next_question(self, ctx: TurnContext) -> Optional[str]:
         """The capability's next unanswered slot, or None when all are answered."""
@@ -291,16 +293,18 @@ class TaskFormValidation(FormValidationAction, ABC):
                 return
             if ctx.done:
                 return
-        try:
-            order = await self.find_order(ctx)
-        except CommerceError as error:
-            ctx.unavailable(error)
-            return
-        if ctx.done or order is None:
-            return
-        if not await self.check_order(order, ctx):
-            ctx.halt()
-            return
+        order: Optional[Order] = None
+        if self.task.needs_order:
+            try:
+                order = await self.find_order(ctx)
+            except CommerceError as error:
+                ctx.unavailable(error)
+                return
+            if ctx.done or order is None:
+                return
+            if not await self.check_order(order, ctx):
+                ctx.halt()
+                return
         try:
             await self.take_answers(order, ctx)
         except CommerceError as error:

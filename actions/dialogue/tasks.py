@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Pattern, Tuple
 
 @dataclass(frozen=True)
 class Task:
-    """One thing a customer can ask the assistant to do for an order."""
+    """One thing a customer can ask the assistant to do for an order (or their account)."""
 
     #: the form that carries it out ("return_form")
     form: str
@@ -26,8 +26,13 @@ class Task:
     #: without them (NLU misreading "I meant order 4522" as cancel_order) never starts it: it is
     #: read as a correction of the task at hand instead.
     cues: Pattern[str]
-    #: whether the task ends at the confirmation gate (it changes the order)
+    #: whether the task ends at the confirmation gate (it changes an order, or the customer's account)
     changes_orders: bool = False
+    #: whether the task is about one of the customer's orders; False: about the verified customer
+    #: alone (their saved address), so no order is asked for or looked up
+    needs_order: bool = True
+    #: the identity question, worded for what the task needs it for
+    verification_prompt: str = "utter_ask_customer_email"
     #: the slots that belong to this task only, cleared when it ends or another starts
     slots: Tuple[str, ...] = ()
     #: what runs when the form is done: the gate's resolution, or the task's report

@@ -20,7 +20,7 @@ LEAVE_INTENTS = frozenset({"nevermind", "human_handoff", "goodbye"})
 # answer in words (exchanges and order changes it cannot make yet).
 QUESTION_INTENTS = frozenset({
     "faq", "return_policy", "bot_challenge", "product_question", "out_of_scope", "greet", "thank",
-    "request_exchange", "modify_order_items", "change_payment_method", "change_default_address",
+    "request_exchange", "modify_order_items", "change_payment_method",
 })
 # Below this confidence a non-answer intent is not trusted to interrupt a free-text question.
 CONFIDENT = 0.85

@@ -137,3 +137,14 @@ def one_line(address: Dict[str, Optional[str]]) -> str:
         " ".join(p for p in (city, postal) if p)
     return ", ".join(part for part in (address.get("street"), address.get("address2"), locality,
                                        address.get("country")) if part)
+
+
+ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country")
+
+
+def same_address(a: Optional[Dict[str, Optional[str]]], b: Optional[Dict[str, Optional[str]]], *,
+                 fields: tuple = ADDRESS_FIELDS) -> bool:
+    """Whether two addresses are the same place as far as `fields` say (case and outer spaces aside)."""
+    if a is None or b is None:
+        return False
+    return all(str(a.get(f) or "").strip().lower() == str(b.get(f) or "").strip().lower() for f in fields)

@@ -1,15 +1,16 @@
-"""Customer endpoints: verification (email, or full name + postal code), profile, order history."""
+"""Customer endpoints: verification (email, or full name + postal code), profile, order history, default address."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
+from sqlalchemy.orm import Session
 
-from commerce_api import schemas
+from commerce_api import idempotency, schemas
 from commerce_api.deps import DatabaseDep, ReadSession
 from commerce_api.formatting import utcnow
-from commerce_api.routers.common import ClientSubject, VerifyLimits, error_responses
+from commerce_api.routers.common import ClientSubject, IdempotencyKeyHeader, VerifyLimits, error_responses
 from commerce_api.services import customers, verification
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -50,3 +51,37 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=MAX_ORDERS, description="How many orders, newest placed first.")] = 20,
 ) -> schemas.OrderList:
     return customers.list_customer_orders(session=session, customer_id=customer_id, limit=limit)
+
+
+@router.patch(
+    "/{customer_id}/address",
+    response_model=schemas.DefaultAddressChangeOut,
+    responses=error_responses(400, 401, 404, 409, 422),
+    description=(
+        "Replace the customer's saved (default) address. The name stays the customer's; orders keep the "
+        "addresses they were placed with. 409 `cannot_change_default_address` with reason `unchanged` when it "
+        "already is that address; 422 `invalid_address` naming the bad fields."
+    ),
+)
+def change_default_address(
+    customer_id: str,
+    body: schemas.DefaultAddressChange,
+    request: Request,
+    database: DatabaseDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+):
+    key = idempotency.require_key(idempotency_key)
+    customers.check_customer_id(customer_id)  # before an idempotency key is stored against a malformed id
+
+    def work(session: Session) -> tuple[int, bytes]:
+        out = customers.change_default_address(session=session, customer_id=customer_id, change=body)
+        return 200, out.model_dump_json().encode("utf-8")
+
+    return idempotency.execute(
+        database=database,
+        key=key,
+        method="PATCH",
+        route=request.scope["path"],
+        request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
+        work=work,
+    )

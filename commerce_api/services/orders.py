@@ -1,4 +1,5 @@
-"""Orders: look-up, return eligibility of one item, cancellation and re-addressing."""
+"""Orders: look-up, return eligibility of one item, cancellation and re-addressing (and the address check
+every address write shares)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from commerce_api import ids, schemas
-from commerce_api.addresses import AddressValidationError, validate_address
+from commerce_api.addresses import Address, AddressValidationError, validate_address
 from commerce_api.errors import ApiError, not_found
 from commerce_api.formatting import iso_date, iso_time, money
 from commerce_api.models import Order, OrderItem, ReturnItem
@@ -137,15 +138,11 @@ def cancel_order(*, session: Session, order_id: str, reason: str | None, now: da
     )
 
 
-def change_shipping_address(
-    *, session: Session, order_id: str, change: schemas.AddressChange
-) -> schemas.AddressChangeOut:
-    order = load_order(session=session, order_id=order_id, for_update=True)  # row lock: status can't change
-    if order.status not in load_policy(session=session).address_change_statuses:
-        raise _cannot("cannot_change_address", order.status, "re-addressed")
+def validated_address(change: schemas.AddressFields, *, name: str) -> Address:
+    """The new address normalized, or 422 `invalid_address` naming each bad field (every address write uses it)."""
     try:
-        address = validate_address(
-            name=change.name if change.name is not None else order.ship_name,
+        return validate_address(
+            name=name,
             street=change.street,
             address2=change.address2,
             city=change.city,
@@ -160,6 +157,15 @@ def change_shipping_address(
             message="That address doesn't look right; please check the highlighted fields.",
             fields=err.fields,
         ) from None
+
+
+def change_shipping_address(
+    *, session: Session, order_id: str, change: schemas.AddressChange
+) -> schemas.AddressChangeOut:
+    order = load_order(session=session, order_id=order_id, for_update=True)  # row lock: status can't change
+    if order.status not in load_policy(session=session).address_change_statuses:
+        raise _cannot("cannot_change_address", order.status, "re-addressed")
+    address = validated_address(change, name=change.name if change.name is not None else order.ship_name)
     previous = address_of(order)
     # The whole address is replaced: an omitted address2/state is cleared, never kept from the old address.
     order.ship_name = address.name

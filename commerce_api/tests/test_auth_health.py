@@ -19,6 +19,7 @@ PROTECTED = [
     ("GET", "/returns/RMA-00000000"),
     ("POST", "/orders/4522/cancel"),
     ("PATCH", "/orders/4522/shipping-address"),
+    ("PATCH", "/customers/cus_jane_doe/address"),
     ("GET", "/track/1Z999AA10123456784"),
 ]
 

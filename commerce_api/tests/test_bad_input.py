@@ -38,9 +38,16 @@ ROUTES = [
     ("GET", "/track/{v}"),
     ("POST", "/orders/{v}/cancel"),
     ("PATCH", "/orders/{v}/shipping-address"),
+    ("PATCH", "/customers/{v}/address"),
 ]
 BODIES = {
     "POST /orders/{v}/verify": {"email": "jane.doe@example.com"},
+    "PATCH /customers/{v}/address": {
+        "street": "7 Ocean Drive",
+        "city": "Miami",
+        "postal_code": "33139",
+        "country": "US",
+    },
     "PATCH /orders/{v}/shipping-address": {
         "street": "7 Ocean Drive",
         "city": "Miami",
@@ -75,7 +82,7 @@ def test_hostile_path_and_query_values(client: TestClient, method: str, template
 @pytest.mark.parametrize(
     ("method", "path"),
     [("POST", "/returns"), ("POST", "/orders/4522/cancel"), ("PATCH", "/orders/4522/shipping-address"),
-     ("POST", "/orders/4521/verify")],
+     ("PATCH", "/customers/cus_jane_doe/address"), ("POST", "/orders/4521/verify")],
 )  # fmt: skip
 @pytest.mark.parametrize(
     "content", [b"{bad json", b"[1,2", b"\xff\xfe", b"null", b"[]", b'"text"', b"{}", b'{"email": 5, "reason": 7}']
@@ -100,6 +107,13 @@ def test_huge_and_hostile_body_values(client: TestClient) -> None:
             client.patch(
                 "/orders/4522/shipping-address",
                 json={"name": value, "street": value, "city": value, "postal_code": value, "country": value},
+                headers=idem(),
+            )
+        )
+        _assert_clean_error(
+            client.patch(
+                "/customers/cus_jane_doe/address",
+                json={"street": value, "city": value, "postal_code": value, "country": value},
                 headers=idem(),
             )
         )

@@ -22,6 +22,7 @@ WRITES = [
     ("POST", "/returns", RETURN_BODY, 201),
     ("POST", "/orders/4522/cancel", {"reason": "duplicate order"}, 200),
     ("PATCH", "/orders/4522/shipping-address", ADDRESS, 200),
+    ("PATCH", "/customers/cus_jane_doe/address", ADDRESS, 200),
 ]
 
 

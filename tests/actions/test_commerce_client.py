@@ -70,6 +70,20 @@ def test_a_write_retried_with_its_key_acts_once(configured) -> None:
     assert len(client.list_returns("4521")) == 1
 
 
+def test_the_saved_address_changes_once_per_key_and_never_for_a_stranger(configured) -> None:
+    client = get_commerce_client()
+    address = {"street": "3 Quarry Road", "city": "Boulder", "state": "CO", "postal_code": "80302", "country": "US"}
+    first = client.change_default_address(customer_id="cus_jane_doe", address=address, idempotency_key="addr-key")
+    again = client.change_default_address(customer_id="cus_jane_doe", address=address, idempotency_key="addr-key")
+    assert first == again and first["previous_address"]["street"] == "12 Harbour Lane"
+    assert client.get_customer("cus_jane_doe")["default_address"]["street"] == "3 Quarry Road"
+    with pytest.raises(Conflict) as refusal:  # a new key: it already is the saved address
+        client.change_default_address(customer_id="cus_jane_doe", address=address, idempotency_key="addr-key-2")
+    assert refusal.value.reason == "unchanged"
+    with pytest.raises(NotFound):
+        client.change_default_address(customer_id="../orders", address=address, idempotency_key="addr-key-3")
+
+
 def test_an_api_that_is_down_raises_unavailable_quickly() -> None:
     settings = Settings(
         commerce_api_url=f"http://127.0.0.1:{free_port()}", commerce_api_token="t", ledger_url="sqlite://",

@@ -278,3 +278,16 @@ def test_a_product_question_is_answered_from_the_shops_catalogue_before_any_iden
     assert f"{float(variant['price']):,.2f}" in said, said
     assert "email" not in said and "order number" not in said
     assert "couldn't find that" in chat.say("do you have the flamingo raincoat in size 9?")
+
+
+def test_the_saved_address_changes_and_the_orders_keep_theirs(shop: Shop) -> None:
+    customer, order = shop.find(lambda c, orders: orders[0] if orders else None)
+    before = shop.stack.customer(customer["id"])["default_address"]
+    chat = Conversation(shop.stack)
+    assert "address saved on your account" in chat.say("I moved, please update the address on my account")
+    assert "street" in chat.say(customer["email"])
+    prompt = chat.say("7 Orchard Row, Springfield, IL 62704, US")
+    assert f"From: {before['street']}" in prompt and "To: 7 Orchard Row, Springfield, IL 62704, US" in prompt
+    assert "saved on your account is now 7 Orchard Row" in chat.say("yes")
+    assert shop.stack.customer(customer["id"])["default_address"]["street"] == "7 Orchard Row"
+    assert shop.stack.order(order["order_id"])["shipping_address"] == order["shipping_address"]

@@ -153,6 +153,35 @@ def test_changing_the_shipping_address_in_one_line(customer: Conversation, stack
     assert (address["street"], address["state"], address["postal_code"]) == ("48 Elm Street", "TX", "78701")
 
 
+def test_changing_the_address_saved_on_the_account(customer: Conversation, stack) -> None:
+    asked = customer.say("I moved, please update the address on my account")
+    assert "To change the address saved on your account I first need to verify you" in asked
+    assert "look up your orders" not in asked
+    said = customer.say(JANE)
+    assert "verified" in said and "street" in said and "Which order" not in said
+    prompt = customer.say("yes, 7 Orchard Row, Springfield, IL 62704, US")
+    assert "address saved on your account" in prompt
+    assert "From: 12 Harbour Lane, Portland, OR 97201, US" in prompt
+    assert "To: 7 Orchard Row, Springfield, IL 62704, US" in prompt  # not "yes, 7 Orchard Row"
+    assert "Orders you've already placed keep the address they have." in prompt
+    assert "saved on your account is now 7 Orchard Row" in customer.say("yes")
+    saved = stack.customer("cus_jane_doe")["default_address"]
+    assert (saved["street"], saved["city"], saved["state"], saved["postal_code"]) == (
+        "7 Orchard Row", "Springfield", "IL", "62704")
+    assert stack.order("4522")["shipping_address"]["street"] == "12 Harbour Lane"  # the orders keep theirs
+    [row] = customer.ledger()
+    assert (row.action_name, row.order_id, row.status) == ("change_default_address", "", ledger.SUCCEEDED)
+
+
+def test_no_to_the_saved_address_changes_nothing(customer: Conversation, stack) -> None:
+    customer.say("change my default address")
+    customer.say(JANE)
+    assert "Shall I update your saved address?" in customer.say("7 Orchard Row, Springfield, IL 62704, US")
+    assert "haven't changed anything" in customer.say("no")
+    assert stack.customer("cus_jane_doe")["default_address"]["street"] == "12 Harbour Lane"
+    assert [row.status for row in customer.ledger()] == [ledger.DECLINED]
+
+
 def test_where_is_my_refund(customer: Conversation) -> None:
     customer.say("where is my refund for order 4525")
     assert "$120.00 was refunded to PayPal" in customer.say(SAM)

@@ -14,14 +14,18 @@ from tests import processes
 from tests.stack import Stack
 
 DEMO_ORDERS = ("4521", "4522", "4523", "4524", "4525", "4526")
+DEMO_CUSTOMERS = ("cus_jane_doe", "cus_sam_lee")
 
 
 def commerce_state(stack: Stack) -> Dict[str, Any]:
-    """Order statuses, addresses and returns: what a successful attack would change."""
-    state = {}
+    """Order statuses, addresses and returns, and the accounts' saved addresses: what a successful attack
+    would change."""
+    state: Dict[str, Any] = {}
     for order_id in DEMO_ORDERS:
         order = stack.order(order_id)
         state[order_id] = (order["status"], order["shipping_address"], len(stack.returns(order_id)))
+    for customer_id in DEMO_CUSTOMERS:
+        state[customer_id] = stack.customer(customer_id)["default_address"]
     return state
 
 

@@ -7,22 +7,23 @@ turns at once, present another's conversation id without the REST credential, an
 (Socket.IO) to resume another's conversation or a forged session id. After every step:
 
 1. **A write happens only for a prompt that was shown and then answered by a plain yes**: every
-   change the commerce API shows is a ledger row of one conversation, shown in that
-   conversation's previous bot turn, with the same arguments, and the message just sent there was
-   a plain yes.
+   change the commerce API shows (to an order, or to an account's saved address) is a ledger row
+   of one conversation, shown in that conversation's previous bot turn, with the same arguments,
+   and the message just sent there was a plain yes.
 2. **Nothing about an order is shown before the customer is verified for it**: no bot message to a
    conversation names an item, price or address of an order of a customer it has not verified as.
 3. **One open row per conversation**: switching task or order abandons the one before.
 
 Bounded in `make test` (`DIALOGUE_FUZZ_EXAMPLES`, default 12 conversations of up to 14 steps);
 `make fuzz-dialogue` runs many more. Each counterexample found becomes a named test in
-tests/security/test_confirmation.py.
+tests/security/test_confirmation.py (or, for what was shown, tests/security/test_identity.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -46,8 +47,10 @@ STEPS = int(os.environ.get("DIALOGUE_FUZZ_STEPS", "14"))
 EXPLORE = os.environ.get("DIALOGUE_FUZZ_EXPLORE") == "1"
 
 CUSTOMERS = {
-    "jane": {"email": "jane.doe@example.com", "name": "Jane Doe", "zip": "97201", "orders": ("4521", "4522", "4523")},
-    "sam": {"email": "sam.lee@example.com", "name": "Sam Lee", "zip": "78701", "orders": ("4524", "4525", "4526")},
+    "jane": {"id": "cus_jane_doe", "email": "jane.doe@example.com", "name": "Jane Doe", "zip": "97201",
+             "orders": ("4521", "4522", "4523")},
+    "sam": {"id": "cus_sam_lee", "email": "sam.lee@example.com", "name": "Sam Lee", "zip": "78701",
+            "orders": ("4524", "4525", "4526")},
 }
 # What a bot message may only say to the order's verified customer.
 ORDER_DETAILS = {
@@ -66,6 +69,8 @@ OPENERS = (
     "I want a refund", "return the chino shorts", "cancel my order", "I'd like to return something",
     "hi, I'm jane.doe@example.com, I want to return the scarf from order 4521",
     "cancel the pending one and return the scarf from the other",
+    # the account's saved address (no order): the write path of issue 17
+    "I moved, update my saved address", "please change the default address on my account",
 )
 CHANGES = (
     "yes, the scarf", "yes but as store credit", "no, order 4522", "yes and also the scarf",
@@ -76,7 +81,18 @@ ANSWERS = (
     "the jacket", "the scarf", "both", "the other one", "it doesn't fit", "it arrived damaged", "store credit",
     "back to my original payment method", "the last one", "the shorts", "221 Baker Street, London, NW1 6XE, GB",
     "10 Main Street, Springfield, IL 62701, US", "the pending one", "order #4522", "4521", "4524",
+    "yes, 7 Orchard Row, Springfield, IL 62704, US",
 )
+# Whole paths to a confirmation prompt (random moves rarely get that far): the moves after them
+# answer it with a yes, a no, a change or something else. `{email}` is the customer's.
+TO_A_PROMPT = {
+    "saved address": ("I moved, update my saved address", "{email}", "7 Orchard Row, Springfield, IL 62704, US"),
+    "saved address, yes first": ("please change the default address on my account", "{email}",
+                                 "yes, 7 Orchard Row, Springfield, IL 62704, US"),
+    "shipping address": ("I need to change the shipping address on order 4522", "{email}",
+                         "10 Main Street, Springfield, IL 62701, US"),
+    "return": ("I want to return the blue jacket from order #4521", "{email}", "it doesn't fit", "store credit"),
+}
 ELSEWHERE = ("what's your return policy?", "do you ship to canada?", "are you a bot?", "where is my order?",
              "never mind", "talk to a human", "try again", "hello")
 
@@ -94,8 +110,11 @@ class Chat:
 
 
 def api_state(stack: Stack) -> Dict[str, Any]:
-    state = {}
+    """Every order's state by order id, and every account's saved street by "customer:<id>"."""
+    state: Dict[str, Any] = {}
     for customer in CUSTOMERS.values():
+        saved = stack.customer(customer["id"])["default_address"] or {}
+        state[f"customer:{customer['id']}"] = {"street": saved.get("street")}
         for order_id in customer["orders"]:
             order = stack.order(order_id)
             returns = stack.returns(order_id)
@@ -160,6 +179,12 @@ class Conversations(RuleBasedStateMachine):
         replies = self._say(which, text)
         if right and any("you're verified" in reply for reply in replies) and chat.verified_as is None:
             chat.verified_as = who
+
+    @rule(which=st.integers(0, 2), who=st.sampled_from(sorted(CUSTOMERS)), path=st.sampled_from(sorted(TO_A_PROMPT)))
+    def walk_to_a_confirmation(self, which: int, who: str, path: str) -> None:
+        """A customer (for someone else's order: an intruder) goes straight to a prompt, each message checked."""
+        for text in TO_A_PROMPT[path]:
+            self._say(which, text.format(email=CUSTOMERS[who]["email"]))
 
     @rule(which=st.integers(0, 2), text=st.sampled_from(ANSWERS))
     def answer(self, which: int, text: str) -> None:
@@ -253,6 +278,9 @@ class Conversations(RuleBasedStateMachine):
         shown_before = dict(chat.shown)
         replies = [m.get("text", "") for m in self.stack.send(chat.sender, text)]
         chat.last_user, chat.last_bot = text, replies
+        if chat.verified_as is None and any("you're verified" in reply for reply in replies):
+            # Verified by details inside another move ("hi, I'm jane.doe@example.com, ..."): theirs from now on.
+            chat.verified_as = identified_in(text)
         self._check_privacy(chat)
         self._check_writes(chat, text, shown_before)
         self._remember_prompts(chat)
@@ -289,18 +317,32 @@ class Conversations(RuleBasedStateMachine):
         for row in executed:
             assert row.id in shown_before, f"row {row.id} ({row.action_name}) ran but its prompt was not the last shown"
             _summary, arguments = shown_before[row.id]
-            old, new = changed.get(row.order_id, (None, None))
-            assert new is not None, f"row {row.id} ran for order {row.order_id}, but order(s) {list(changed)} changed"
+            old, new = changed.get(subject_of(row), (None, None))
+            assert new is not None, f"row {row.id} ran for {subject_of(row)}, but {list(changed)} changed"
             if row.action_name == "create_return":
                 created = set(new["returns"]) - set(old["returns"])
                 assert created == {(tuple(sorted(arguments["item_ids"])), arguments["reason"],
                                     arguments["refund_method"])}, (created, arguments)
             elif row.action_name == "cancel_order":
                 assert (old["status"], new["status"]) == ("processing", "cancelled")
-            elif row.action_name == "change_shipping_address":
+            elif row.action_name in ("change_shipping_address", "change_default_address"):
                 assert new["street"] == arguments["address"]["street"]
             self.writes_ok.add(row.id)
-        assert set(changed) <= {row.order_id for row in executed}, f"unexplained changes: {changed}"
+        assert set(changed) <= {subject_of(row) for row in executed}, f"unexplained changes: {changed}"
+
+
+def identified_in(text: str) -> Optional[str]:
+    """The customer whose email, or full name and zip, the message gives (a wrong one names nobody)."""
+    for who, customer in CUSTOMERS.items():
+        email = re.search(rf"(?<![\w.]){re.escape(customer['email'])}(?!\w)", text, re.IGNORECASE)
+        if email or (customer["name"].lower() in text.lower() and re.search(rf"\b{customer['zip']}\b", text)):
+            return who
+    return None
+
+
+def subject_of(row: StagedAction) -> str:
+    """What a row changes, as `api_state` names it: its order, or (no order) its customer's account."""
+    return row.order_id or f"customer:{row.customer_id}"
 
 
 def test_random_conversations_keep_the_gate_invariants(stack: Stack, reseed) -> None:

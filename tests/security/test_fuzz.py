@@ -49,7 +49,8 @@ def test_the_action_webhook_never_fails_or_changes_state(stack, reseed) -> None:
     before = (commerce_state(stack), ledger_rows(stack))
     actions = st.sampled_from([
         "action_resolve_gate", "action_ask_gate_confirmation", "validate_return_form", "validate_cancel_order_form",
-        "validate_address_form", "action_report_order_status", "action_leave_form", "action_session_start",
+        "validate_address_form", "validate_default_address_form", "action_report_order_status", "action_leave_form",
+        "action_session_start",
         "action_handoff_to_human", "action_ask_return_items", "action_ask_order_id", "action_switch_task",
         "action_continue_task", "action_answer_question", "action_resume_unfinished", "no_such_action",
     ])
@@ -67,7 +68,8 @@ def test_the_action_webhook_never_fails_or_changes_state(stack, reseed) -> None:
                 "sender_id": st.text(max_size=20), "slots": slots, "events": st.lists(json_values, max_size=3),
                 "latest_message": st.one_of(st.none(), st.fixed_dictionaries({"text": st.text(max_size=30)})),
                 "active_loop": st.one_of(st.none(), st.fixed_dictionaries(
-                    {"name": st.sampled_from(["return_form", "cancel_order_form", "address_form"])})),
+                    {"name": st.sampled_from(["return_form", "cancel_order_form", "address_form",
+                                              "default_address_form"])})),
             }),
             "domain": st.one_of(st.just({}), json_values),
         }),

@@ -23,6 +23,18 @@ def test_no_order_detail_before_verification(customer: Conversation, unchanged) 
     assert not any(secret in said for secret in PRIVATE)
 
 
+def test_asking_for_the_saved_address_then_for_an_order_shows_nothing_before_verification(
+        customer: Conversation, unchanged) -> None:
+    """The property test's counterexample of issue 17: this conversation was told order 4523's tracking number."""
+    assert "verify you" in customer.say("I moved, update my saved address")
+    said = customer.say("where is order 4523?")
+    assert "email address on your account" in said
+    assert not any(secret in said for secret in PRIVATE + ("1Z999AA10123456784", "Wool Beanie", "UPS", "$24.00"))
+    said = customer.say("where is order 4523?")  # asked again, still unverified
+    assert not any(secret in said for secret in PRIVATE + ("1Z999AA10123456784", "Wool Beanie", "UPS", "$24.00"))
+    assert "UPS" in customer.say("jane.doe@example.com")  # verified: now it may be told
+
+
 def test_a_wrong_identity_reveals_nothing_and_three_stop_verification(customer: Conversation, unchanged) -> None:
     customer.say("track order 4521")
     replies = [customer.say(guess) for guess in ("guess0@example.com", "Jane Doe 10001", "guess2@example.com")]
