@@ -42,7 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SET = ROOT / "tests" / "nlu" / "held_out_customers.yml"
 DEFAULT_OUT = ROOT / "docs" / "results" / "nlu-eval"
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\(([^)]*)\)|(\{[^}]*\}))")
-ORDER_TASKS = {"track_order", "request_return", "cancel_order", "change_shipping_address", "track_refund"}
+# the intents that start a task flow (identity, then an order or the account's saved address)
+ORDER_TASKS = {"track_order", "request_return", "cancel_order", "change_shipping_address", "track_refund",
+               "change_default_address"}
 MACRO_INTENTS = ("track_order", "request_return", "cancel_order", "change_shipping_address", "track_refund",
                  "return_policy", "human_handoff")
 # What a reply says when it starts an order flow: it asks who the customer is, or which order.

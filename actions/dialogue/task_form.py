@@ -77,6 +77,10 @@ from actions.shop.support_hours import when_someone_answers
 
 logger = logging.getLogger(__name__)
 
+# At the identity question, words and a number are read as a name and a postcode only in a message
+# that answers it (a tagged name is always taken).
+FREE_TEXT_IDENTITY_INTENTS = frozenset({"inform", "nlu_fallback"})
+
 Order = Dict[str, Any]
 IDENTITY_QUESTIONS = ("customer_email", "customer_postal_code")
 # A "yes" less sure than this is asked again rather than taken.
@@ -333,9 +337,11 @@ class TaskFormValidation(FormValidationAction, ABC):
             ctx.ask("customer_postal_code" if pending_name else "customer_email")
             return
         answer = parse_identity(ctx.turn.text, ctx.turn.entities)
-        if not asked:
-            # Unprompted, only an email or an explicitly tagged name is taken ("I'm Jane Doe, 97201").
-            tagged_name = ctx.turn.entity_values("person_name")
+        tagged_name = ctx.turn.entity_values("person_name")
+        if not asked or not (tagged_name or ctx.turn.intent in FREE_TEXT_IDENTITY_INTENTS):
+            # Unprompted, or a message that is something else ("where is order 4523?", "yep go ahead"):
+            # only an email or an explicitly tagged name is taken ("I'm Jane Doe, 97201"), never words
+            # and a number that only look like a name and a postcode.
             answer = IdentityAnswer(email=answer.email) if answer.email else (
                 IdentityAnswer(name=answer.name, postal_code=answer.postal_code) if tagged_name else IdentityAnswer())
         if answer.email or (answer.name and answer.postal_code):

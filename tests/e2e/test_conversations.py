@@ -229,3 +229,10 @@ def test_three_failed_answers_to_the_same_question_hand_over_to_a_person(custome
     assert "handing you over" in handed_over and "reference" in handed_over
     assert customer.ledger() == [] and stack.order("4522")["shipping_address"]["street"] != "12 Main St"
     assert customer.say("hello?") == ""  # handed over: the bot waits for the team (docs/handoff.md)
+
+
+def test_a_request_at_the_identity_question_is_not_taken_for_a_name_and_postcode(customer: Conversation) -> None:
+    customer.say("cancel my order")
+    for request in ("where is order 4523?", "where is order 4523?", "yep, go ahead", "where is order 4523?"):
+        assert "stopped verification" not in customer.say(request)  # no failed verification counted
+    assert "verified" in customer.say(JANE)
