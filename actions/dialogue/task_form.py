@@ -77,9 +77,20 @@ from actions.shop.support_hours import when_someone_answers
 
 logger = logging.getLogger(__name__)
 
-# At the identity question, words and a number are read as a name and a postcode only in a message
-# that answers it (a tagged name is always taken).
-FREE_TEXT_IDENTITY_INTENTS = frozenset({"inform", "nlu_fallback"})
+# Never a name and postcode, however the words look ("yep, go ahead").
+NOT_IDENTITY_INTENTS = frozenset({"affirm", "deny"})
+
+
+def reads_as_identity(turn: Turn) -> bool:
+    """Whether untagged words and a number at the identity question may be a name and a postcode.
+
+    Not when NLU is sure the message is something else ("where is order 4523?" is not the name
+    "where order" with the postcode 4523). Names are words NLU has never seen, so an unsure other
+    intent ("Aarav Davis, 46233" read as out_of_scope at 0.43) does not stop them.
+    """
+    if turn.intent in NOT_IDENTITY_INTENTS:
+        return False
+    return turn.intent in ANSWER_INTENTS or not turn.confident()
 
 Order = Dict[str, Any]
 IDENTITY_QUESTIONS = ("customer_email", "customer_postal_code")
@@ -338,7 +349,7 @@ class TaskFormValidation(FormValidationAction, ABC):
             return
         answer = parse_identity(ctx.turn.text, ctx.turn.entities)
         tagged_name = ctx.turn.entity_values("person_name")
-        if not asked or not (tagged_name or ctx.turn.intent in FREE_TEXT_IDENTITY_INTENTS):
+        if not asked or not (tagged_name or reads_as_identity(ctx.turn)):
             # Unprompted, or a message that is something else ("where is order 4523?", "yep go ahead"):
             # only an email or an explicitly tagged name is taken ("I'm Jane Doe, 97201"), never words
             # and a number that only look like a name and a postcode.
