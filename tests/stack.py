@@ -40,6 +40,13 @@ class Stack:
             "returns"
         ]
 
+    def exchanges(self, order_id: str) -> List[Dict[str, Any]]:
+        return self.api.get(f"{self.commerce_api_url}/exchanges", params={"order_id": order_id},
+                            timeout=5).json()["exchanges"]
+
+    def product(self, product_id: str) -> Dict[str, Any]:
+        return self.api.get(f"{self.commerce_api_url}/products/{quote(product_id, safe='')}", timeout=5).json()
+
     def order(self, order_id: str) -> Dict[str, Any]:
         return self.api.get(f"{self.commerce_api_url}/orders/{quote(order_id, safe='')}", timeout=5).json()
 
@@ -67,6 +74,10 @@ class Conversation:
 
     def buttons(self) -> List[str]:
         return [b["title"] for m in self.last for b in m.get("buttons", [])]
+
+    def payloads(self) -> List[str]:
+        """What each button of the last replies sends when it is clicked."""
+        return [b["payload"] for m in self.last for b in m.get("buttons", [])]
 
     def ledger(self):
         return self.stack.gate.history(self.sender)

@@ -44,7 +44,7 @@ DEFAULT_OUT = ROOT / "docs" / "results" / "nlu-eval"
 ANNOTATION = re.compile(r"\[([^\]]+)\](?:\(([^)]*)\)|(\{[^}]*\}))")
 # the intents that start a task flow (identity, then an order or the account's saved address)
 ORDER_TASKS = {"track_order", "request_return", "cancel_order", "change_shipping_address", "track_refund",
-               "change_default_address"}
+               "change_default_address", "request_exchange", "modify_order_items", "change_payment_method"}
 MACRO_INTENTS = ("track_order", "request_return", "cancel_order", "change_shipping_address", "track_refund",
                  "return_policy", "human_handoff")
 # What a reply says when it starts an order flow: it asks who the customer is, or which order.

@@ -175,6 +175,13 @@ class CommerceClient:
         query = "".join(ch for ch in str(query) if ch.isprintable())[:100]
         return self._request("GET", "/products", params={"query": query, "limit": limit}).get("products", [])
 
+    def get_product(self, product_id: str) -> Dict[str, Any]:
+        """One catalogue product with its variants (options, availability, price)."""
+        return self._request("GET", f"/products/{_segment(product_id)}", route="/products/{product_id}")
+
+    def list_exchanges(self, order_id: str) -> List[Dict[str, Any]]:
+        return self._request("GET", "/exchanges", params={"order_id": order_id}).get("exchanges", [])
+
     def track(self, tracking_number: str) -> Dict[str, Any]:
         return self._request("GET", f"/track/{_segment(tracking_number)}", route="/track/{tracking_number}")
 
@@ -224,6 +231,37 @@ class CommerceClient:
             json=address,
             idempotency_key=idempotency_key,
             route="/customers/{customer_id}/address",
+        )
+
+    def create_exchange(
+        self, *, order_id: str, swaps: Dict[str, str], payment_method_id: Optional[str], idempotency_key: str
+    ) -> Dict[str, Any]:
+        """Exchanges delivered items for other variants ({item id: new variant id}); the price
+        difference is charged to, or refunded to, `payment_method_id`."""
+        return self._request("POST", "/exchanges", json={
+            "order_id": order_id, "items": _swap_lines(swaps), "payment_method_id": payment_method_id,
+        }, idempotency_key=idempotency_key)
+
+    def change_order_items(
+        self, *, order_id: str, swaps: Dict[str, str], payment_method_id: Optional[str], idempotency_key: str
+    ) -> Dict[str, Any]:
+        """Swaps items of an order that has not shipped for other variants of the same products."""
+        return self._request(
+            "PATCH",
+            f"/orders/{_segment(order_id)}/items",
+            json={"items": _swap_lines(swaps), "payment_method_id": payment_method_id},
+            idempotency_key=idempotency_key,
+            route="/orders/{order_id}/items",
+        )
+
+    def change_order_payment(self, *, order_id: str, payment_method_id: str, idempotency_key: str) -> Dict[str, Any]:
+        """Pays an order that has not shipped with another of its customer's payment methods."""
+        return self._request(
+            "PATCH",
+            f"/orders/{_segment(order_id)}/payment",
+            json={"payment_method_id": payment_method_id},
+            idempotency_key=idempotency_key,
+            route="/orders/{order_id}/payment",
         )
 
     # -- plumbing ------------------------------------------------------------------------
@@ -293,6 +331,10 @@ class CommerceClient:
                 telemetry.COMMERCE_API_SECONDS.labels(method, route, status).observe(
                     time.perf_counter() - started)
         return _decode(method, path, response)
+
+
+def _swap_lines(swaps: Dict[str, str]) -> List[Dict[str, str]]:
+    return [{"item_id": item_id, "new_variant_id": variant_id} for item_id, variant_id in swaps.items()]
 
 
 def _circuit_changed(old: str, new: str) -> None:

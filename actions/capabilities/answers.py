@@ -3,10 +3,8 @@
 General shop questions (`faq/...`, Rasa's retrieval intents) are answered from the shop's content
 file (`actions.shop.content`); the return policy from the commerce API's own policy, so the bot
 and the API cannot disagree; product questions (sizes, colours, stock, price) from the shop's
-catalogue (`actions.shop.catalogue`), without asking who the customer is; requests the assistant
-cannot carry out yet (exchanges, changing an order's items or payment) get
-an honest answer and what can be done instead; anything else gets "I can't do that here, this is
-who can". None of them asks for an order number.
+catalogue (`actions.shop.catalogue`), without asking who the customer is; anything else gets
+"I can't do that here, this is who can". None of them asks for an order number.
 """
 
 from __future__ import annotations
@@ -35,9 +33,6 @@ RESPONSES = {
     "thank": "utter_you_are_welcome",
     "bot_challenge": "utter_iamabot",
     "out_of_scope": "utter_out_of_scope",
-    "request_exchange": "utter_cannot_exchange",
-    "modify_order_items": "utter_cannot_modify_items",
-    "change_payment_method": "utter_cannot_change_payment",
 }
 REFUND_DESTINATIONS = {
     "original_payment": "to your original payment method",

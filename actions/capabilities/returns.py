@@ -26,6 +26,7 @@ from actions.dialogue.task_form import TaskFormValidation, TurnContext, item_hin
 from actions.dialogue.tasks import Task, cues, register_task
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
 from actions.ledger import FAILED, StagedAction
+from actions.shop.eligibility import ineligibility_text
 from actions.shop.formatting import card_digits, friendly_date, item_label, money, payment_label
 from actions.shop.policy import Policy, get_policy
 from actions.shop.profile import get_profile
@@ -78,27 +79,6 @@ def refund_method_from_text(text: Any, allowed: Tuple[str, ...]) -> Optional[str
     if any(word in value for word in ORIGINAL_WORDS):
         return ORIGINAL
     return None
-
-
-def ineligibility_text(item: Dict[str, Any], eligibility: Dict[str, Any]) -> str:
-    """Why an item cannot be returned, and what the customer can do instead."""
-    name = item_label(item)
-    reason = eligibility.get("reason")
-    if reason == "outside_return_window":
-        return (
-            f"The {name} can't be returned any more: the return window closed on "
-            f"{friendly_date(eligibility.get('deadline'))}. If it's faulty, our team can still look at a "
-            "warranty repair — just say \"talk to a human\"."
-        )
-    if reason == "final_sale":
-        return f"The {name} was a final-sale item, so it can't be returned or refunded."
-    if reason == "already_returned":
-        return f"There's already a return open for the {name}. Ask me \"where is my refund\" to follow it."
-    if reason == "not_delivered":
-        return f"The {name} hasn't been delivered yet, so it can't be returned yet."
-    if reason == "order_cancelled":
-        return "That order was cancelled, so there's nothing to return."
-    return eligibility.get("message") or f"The {name} can't be returned."
 
 
 def refund_choices(policy: Policy, customer: Dict[str, Any], order: Order) -> List[Tuple[str, str]]:

@@ -16,11 +16,9 @@ from actions.common import NEUTRALIZED_COMMAND_MARK
 
 ANSWER_INTENTS = frozenset({"inform", "affirm", "deny", "nlu_fallback", "try_again"})
 LEAVE_INTENTS = frozenset({"nevermind", "human_handoff", "goodbye"})
-# Questions answered on the spot (and the form asked again), and requests the assistant can only
-# answer in words (exchanges and order changes it cannot make yet).
+# Questions answered on the spot (and the form asked again).
 QUESTION_INTENTS = frozenset({
     "faq", "return_policy", "bot_challenge", "product_question", "out_of_scope", "greet", "thank",
-    "request_exchange", "modify_order_items", "change_payment_method",
 })
 # Below this confidence a non-answer intent is not trusted to interrupt a free-text question.
 CONFIDENT = 0.85

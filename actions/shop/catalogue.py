@@ -8,7 +8,8 @@ customer means with the word matcher that finds items in orders (actions.dialogu
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Sequence
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from actions.api.commerce import CommerceClient
 from actions.shop.formatting import money
@@ -104,3 +105,90 @@ def describe(product: Product, text: str) -> str:
     more = len(variants) - MAX_LISTED
     tail = [f"…and {more} more; ask me about a size or colour."] if more > 0 else []
     return "\n".join([f"The {name} comes in:", *lines, *tail])
+
+
+# -- choosing the variant a customer wants instead of the one they have ------------------------
+
+SIZE_UP = re.compile(r"\b(bigger|larger|size up|one size up|up a size|a size up|next size up|longer|wider)\b", re.I)
+SIZE_DOWN = re.compile(r"\b(smaller|size down|one size down|down a size|a size down|next size down|tighter|shorter)\b",
+                       re.I)
+CHEAPEST = re.compile(r"\b(cheapest|cheaper|least expensive|lowest price|less expensive|lower price)\b", re.I)
+
+
+@dataclass(frozen=True)
+class VariantChoice:
+    """What a customer's words choose among a product's other variants."""
+
+    #: the one variant they mean, in stock
+    chosen: Optional[Variant] = None
+    #: several in-stock variants fit the words ("in blue" in three sizes): they pick among these
+    narrowed: Tuple[Variant, ...] = ()
+    #: the variants the words name, all sold out
+    sold_out: Tuple[Variant, ...] = ()
+
+
+def alternatives(product: Product, current_variant_id: Any) -> List[Variant]:
+    """The product's variants other than the one the customer has, in the catalogue's order."""
+    return [v for v in product.get("variants") or [] if str(v.get("variant_id")) != str(current_variant_id)]
+
+
+def choose_variant(text: str, product: Product, current_variant_id: Any) -> VariantChoice:
+    """The variant `text` asks for instead of `current_variant_id`: named options ("size 10", "in
+    blue"), a relative size ("a bigger size"), or the cheapest; nothing if the words choose none."""
+    others = alternatives(product, current_variant_id)
+    current = next((v for v in product.get("variants") or [] if str(v.get("variant_id")) == str(current_variant_id)),
+                   None)
+    named = variants_asked(text, {"variants": others})
+    if current is not None and named:
+        mine = set((current.get("options") or {}).items())
+        words = set(_words(text))
+        if all(value in mine for value in _named_values(named[0], words)):
+            named = []  # "size M" from someone who has size M asks for no change
+        else:
+            # what they did not name stays as it is: "size L" of a blue M shirt is the blue L
+            def kept(variant: Variant) -> int:
+                return len(mine & set((variant.get("options") or {}).items()))
+            closest = max(kept(v) for v in named)
+            named = [v for v in named if kept(v) == closest]
+    relative = _next_size(text, product, current) if current is not None and not named else None
+    if relative is not None:
+        named = [relative]
+    pool = named or (others if CHEAPEST.search(text or "") else [])
+    in_stock = [v for v in pool if v.get("available")]
+    if CHEAPEST.search(text or "") and in_stock:
+        low = min(_price(v) for v in in_stock)
+        in_stock = [v for v in in_stock if _price(v) == low]
+    if len(in_stock) == 1:
+        return VariantChoice(chosen=in_stock[0])
+    if in_stock:
+        return VariantChoice(narrowed=tuple(in_stock))
+    return VariantChoice(sold_out=tuple(pool))
+
+
+def _named_values(variant: Variant, words: set) -> List[Tuple[str, Any]]:
+    """The options of `variant` whose values the words name."""
+    return [(key, value) for key, value in (variant.get("options") or {}).items() if set(_words(value)) <= words]
+
+
+def _next_size(text: str, product: Product, current: Variant) -> Optional[Variant]:
+    """The next size up or down with the same other options ("a bigger size" of a size-M blue shirt)."""
+    step = 1 if SIZE_UP.search(text or "") else (-1 if SIZE_DOWN.search(text or "") else 0)
+    options = current.get("options") or {}
+    if not step or "size" not in options:
+        return None
+    rest = {k: v for k, v in options.items() if k != "size"}
+    line = [v for v in product.get("variants") or []
+            if {k: x for k, x in (v.get("options") or {}).items() if k != "size"} == rest
+            and "size" in (v.get("options") or {})]
+    position = next((n for n, v in enumerate(line) if v is current or v.get("variant_id") == current.get("variant_id")),
+                    None)
+    if position is None or not 0 <= position + step < len(line):
+        return None
+    return line[position + step]
+
+
+def _price(variant: Variant) -> float:
+    try:
+        return float(variant.get("price") or 0)
+    except (TypeError, ValueError):
+        return 0.0

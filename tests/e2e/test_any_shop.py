@@ -291,3 +291,106 @@ def test_the_saved_address_changes_and_the_orders_keep_theirs(shop: Shop) -> Non
     assert "saved on your account is now 7 Orchard Row" in chat.say("yes")
     assert shop.stack.customer(customer["id"])["default_address"]["street"] == "7 Orchard Row"
     assert shop.stack.order(order["order_id"])["shipping_address"] == order["shipping_address"]
+
+
+# -- another size or colour, and another payment method (issue 17) -------------------------------
+
+
+def swap_for(shop: Shop, statuses, direction: str):
+    """(customer, order, item, variant, customer's methods): an item of an order in `statuses` with an
+    in-stock variant of its product costing more ("charge"), less ("refund") or the same ("same")."""
+    def wanted(customer, orders):
+        for order in orders:
+            if order["status"] not in statuses or (order["status"] == "delivered" and not recent(order)):
+                continue
+            for item in unique_lines(order):
+                if not item.get("product_id") or item.get("return_status") or item.get("exchange_id"):
+                    continue
+                product = shop.stack.product(item["product_id"])
+                price = float(item["price"])
+                for variant in product["variants"]:
+                    if variant["variant_id"] == item["variant_id"] or not variant["available"]:
+                        continue
+                    diff = float(variant["price"]) - price
+                    if {"charge": diff > 0, "refund": diff < 0, "same": diff == 0}[direction] and variant["options"]:
+                        return {"order": order, "item": item, "variant": variant}
+        return None
+
+    customer, found = shop.find(wanted)
+    return customer, found["order"], found["item"], found["variant"]
+
+
+def options_said(variant: Dict[str, Any]) -> str:
+    return ", ".join(f"size {v}" if k == "size" else v for k, v in variant["options"].items())
+
+
+def card_said(method: Dict[str, Any]) -> str:
+    if method["method"] == "gift_card":
+        return "gift card " + "".join(ch for ch in method["payment_method_id"] if ch.isdigit())
+    return "paypal" if method["method"] == "paypal" else f"the card ending {method['last4']}"
+
+
+@pytest.mark.parametrize("direction", ["same", "charge", "refund"])
+def test_a_delivered_item_is_exchanged_for_another_variant(shop: Shop, direction: str) -> None:
+    customer, order, item, variant = swap_for(shop, ("delivered",), direction)
+    chat = Conversation(shop.stack)
+    chat.say(f"I'd like to exchange the {item['name'].lower()} from order {shop.display(order['order_id'])}")
+    asked = chat.say(customer["email"])
+    assert "instead of the" in asked and not shop.stack.exchanges(order["order_id"]), asked
+    said = chat.say(options_said(variant))
+    methods = shop.stack.customer(customer["id"])["payment_methods"]
+    usable = [m for m in methods if m["method"] != "gift_card" or direction == "refund"
+              or float(m["balance"] or 0) >= float(variant["price"]) - float(item["price"])]
+    if direction != "same" and len(methods) > 1:
+        assert ("more. Which" if direction == "charge" else "less. Where") in said, said
+        said = chat.say(f"use {card_said(usable[0])}")
+    assert "Shall I create this exchange?" in said and item["name"] in said, said
+    assert ("none" in said) == (direction == "same") and ("you pay" in said) == (direction == "charge"), said
+    assert "is created" in chat.say("yes")
+    [made] = shop.stack.exchanges(order["order_id"])
+    assert [(line["item_id"], line["new_variant_id"]) for line in made["items"]] == [(item["item_id"],
+                                                                                     variant["variant_id"])]
+    assert shop.stack.returns(order["order_id"]) == []  # an exchange, never silently a return
+
+
+def test_an_item_of_an_order_that_has_not_shipped_is_swapped_in_place(shop: Shop) -> None:
+    customer, order, item, variant = swap_for(shop, ("processing",), "same")
+    chat = Conversation(shop.stack)
+    chat.say(f"can I change the {item['name'].lower()} on order {shop.display(order['order_id'])} "
+             f"to {options_said(variant)}?")
+    prompt = chat.say(customer["email"])
+    assert "before it ships" in prompt and "Shall I make this change to the order?" in prompt, prompt
+    assert "now has the" in chat.say("yes")
+    changed = shop.stack.order(order["order_id"])
+    assert next(i for i in changed["items"] if i["item_id"] == item["item_id"])["variant_id"] == variant["variant_id"]
+    assert changed["total"] == order["total"]
+
+
+def test_an_order_is_paid_with_another_method_but_never_a_gift_card_that_does_not_cover_it(tau_stack) -> None:
+    shop = Shop("tau-retail", tau_stack, tau_customers(), lambda: processes.seed(tau_stack.database,
+                                                                                 shop="tau-retail"))
+    shop.reseed()
+
+    def short_card_and_another(customer, orders):
+        methods = shop.stack.customer(customer["id"])["payment_methods"]
+        for order in orders:
+            if order["status"] != "processing":
+                continue
+            others = [m for m in methods if m["payment_method_id"] != order["payment"]["payment_method_id"]]
+            cards = [m for m in others if m["method"] == "gift_card"]
+            short = [m for m in cards if float(m["balance"]) < float(order["total"])]
+            fine = [m for m in others if m["method"] != "gift_card"]
+            if len(cards) == len(short) == 1 and fine:
+                return {"order": order, "short": short[0], "fine": fine[0]}
+        return None
+
+    customer, found = shop.find(short_card_and_another)
+    order, short, fine = found["order"], found["short"], found["fine"]
+    chat = Conversation(shop.stack)
+    chat.say(f"can I pay order {order['order_id']} with my gift card instead?")
+    said = chat.say(customer["email"])
+    assert "doesn't cover" in said and "".join(ch for ch in short["payment_method_id"] if ch.isdigit()) in said, said
+    prompt = chat.say(f"ok then use {card_said(fine)}")
+    assert "Shall I change the payment method?" in prompt and "From:" in prompt, prompt
+    assert "is now paid with" in chat.say("yes")
+    assert shop.stack.order(order["order_id"])["payment"]["payment_method_id"] == fine["payment_method_id"]

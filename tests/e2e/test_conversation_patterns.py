@@ -3,7 +3,7 @@
 Corrections keep the task; a new request mid-task switches cleanly; a first message with an
 email, an order number and the request is served from all three; frustration reaches a person;
 everyday yes/no work at the gate and anything ambiguous is asked again; "I want a refund" is
-asked about; exchanges are answered truthfully; general questions never start an order flow.
+asked about; an exchange is an exchange, never a return; general questions never start an order flow.
 Each checks the commerce API after.
 """
 
@@ -103,10 +103,15 @@ def test_i_want_a_refund_asks_which_is_meant(customer: Conversation) -> None:
     assert "email" in customer.say("Where is my refund?")
 
 
-def test_an_exchange_is_answered_truthfully_not_turned_into_a_return(customer: Conversation, stack) -> None:
-    said = customer.say("can I exchange my sneakers for a bigger size")
-    assert "exchange" in said and starts_no_order_flow(said)
-    assert customer.ledger() == []
+def test_an_exchange_is_an_exchange_never_silently_a_return(customer: Conversation, stack) -> None:
+    assert "email" in customer.say("can I exchange my sneakers for a bigger size")
+    prompt = customer.say(JANE)
+    # the sneakers are on 4522, which has not shipped: the size changes on the order itself
+    assert "change order #4522 before it ships" in prompt and "Canvas Sneakers (Size 10)" in prompt, prompt
+    assert [row.action_name for row in customer.ledger()] == ["exchange_items"]
+    customer.say("yes")
+    assert stack.order("4522")["items"][0]["variant_id"] == "canvas-sneakers-10"
+    assert stack.returns("4522") == [] and stack.returns("4521") == []
 
 
 @pytest.mark.parametrize("question", [

@@ -71,17 +71,21 @@ OPENERS = (
     "cancel the pending one and return the scarf from the other",
     # the account's saved address (no order): the write path of issue 17
     "I moved, update my saved address", "please change the default address on my account",
+    # exchanges, swaps before shipping, another payment method: the other write paths of issue 17
+    "can I exchange the jacket from order 4521 for a size L", "I want to swap my sneakers for a bigger size",
+    "can I pay order 4522 with my mastercard instead", "exchange the chino shorts for a 34",
 )
 CHANGES = (
     "yes, the scarf", "yes but as store credit", "no, order 4522", "yes and also the scarf",
     "no, the other one", "actually the reason is it arrived damaged", "sorry I meant order 4526",
-    "yes, order 4521", "no wait, back to my card",
+    "yes, order 4521", "no wait, back to my card", "yes but in size S", "no, make it a size 11",
+    "yes, with the visa",
 )
 ANSWERS = (
     "the jacket", "the scarf", "both", "the other one", "it doesn't fit", "it arrived damaged", "store credit",
     "back to my original payment method", "the last one", "the shorts", "221 Baker Street, London, NW1 6XE, GB",
     "10 Main Street, Springfield, IL 62701, US", "the pending one", "order #4522", "4521", "4524",
-    "yes, 7 Orchard Row, Springfield, IL 62704, US",
+    "yes, 7 Orchard Row, Springfield, IL 62704, US", "size L", "a size bigger", "use my mastercard", "size 10",
 )
 # Whole paths to a confirmation prompt (random moves rarely get that far): the moves after them
 # answer it with a yes, a no, a change or something else. `{email}` is the customer's.
@@ -92,6 +96,9 @@ TO_A_PROMPT = {
     "shipping address": ("I need to change the shipping address on order 4522", "{email}",
                          "10 Main Street, Springfield, IL 62701, US"),
     "return": ("I want to return the blue jacket from order #4521", "{email}", "it doesn't fit", "store credit"),
+    "exchange": ("can I exchange the jacket from order 4521 for a size L", "{email}", "use my visa"),
+    "change before shipping": ("can I change the sneakers in order 4522 to a size 10", "{email}"),
+    "payment": ("can I pay order 4522 with my mastercard instead", "{email}"),
 }
 ELSEWHERE = ("what's your return policy?", "do you ship to canada?", "are you a bot?", "where is my order?",
              "never mind", "talk to a human", "try again", "hello")
@@ -123,6 +130,10 @@ def api_state(stack: Stack) -> Dict[str, Any]:
                 "street": order["shipping_address"]["street"],
                 "returns": sorted((tuple(sorted(i["item_id"] for i in r.get("items") or [{"item_id": r["item_id"]}])),
                                    r["reason"], r["refund_method"]) for r in returns),
+                "exchanges": sorted(tuple(sorted((line["item_id"], line["new_variant_id"]) for line in e["items"]))
+                                    for e in stack.exchanges(order_id)),
+                "variants": {item["item_id"]: item["variant_id"] for item in order["items"]},
+                "payment": order["payment"]["payment_method_id"],
             }
     return state
 
@@ -327,6 +338,14 @@ class Conversations(RuleBasedStateMachine):
                 assert (old["status"], new["status"]) == ("processing", "cancelled")
             elif row.action_name in ("change_shipping_address", "change_default_address"):
                 assert new["street"] == arguments["address"]["street"]
+            elif row.action_name == "exchange_items" and arguments["kind"] == "exchange":
+                created = set(new["exchanges"]) - set(old["exchanges"])
+                assert created == {tuple(sorted(arguments["swaps"].items()))}, (created, arguments)
+            elif row.action_name == "exchange_items":
+                assert {item: new["variants"][item] for item in arguments["swaps"]} == arguments["swaps"]
+                assert old["status"] == "processing"
+            elif row.action_name == "change_payment_method":
+                assert old["payment"] != new["payment"] == arguments["payment_method_id"]
             self.writes_ok.add(row.id)
         assert set(changed) <= {subject_of(row) for row in executed}, f"unexplained changes: {changed}"
 
