@@ -12,7 +12,7 @@ from commerce_api import __version__
 from commerce_api.db import Database
 from commerce_api.deps import require_token
 from commerce_api.errors import install_error_handlers
-from commerce_api.routers import customers, health, orders, policy, products, returns, tracking
+from commerce_api.routers import customers, exchanges, health, orders, policy, products, returns, tracking
 from commerce_api.seed import seed_on_start
 from commerce_api.settings import Settings
 from commerce_api.telemetry import instrument
@@ -20,7 +20,7 @@ from commerce_api.telemetry import instrument
 log = logging.getLogger(__name__)
 
 DESCRIPTION = (
-    "Reference commerce backend (orders, customers, returns, shipping, products, policy) for the support "
+    "Reference commerce backend (orders, customers, returns, exchanges, shipping, products, policy) for the support "
     "assistant; docs/commerce-api.md is the contract for a shop implementing it. "
     "All routes except /health need `Authorization: Bearer <token>`; writes need an `Idempotency-Key` header. "
     'Errors are always `{"error": {"code", "message", ...}}`.'
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     protected = [Depends(require_token)]
     app.include_router(orders.router, dependencies=protected)
     app.include_router(returns.router, dependencies=protected)
+    app.include_router(exchanges.router, dependencies=protected)
     app.include_router(tracking.router, dependencies=protected)
     app.include_router(customers.router, dependencies=protected)
     app.include_router(policy.router, dependencies=protected)

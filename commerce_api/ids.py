@@ -17,7 +17,10 @@ CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 # Payment methods (and so gift cards): "pm_jane_visa_4242", "gift_card_4374071".
 PAYMENT_METHOD_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+# Variants (SKUs) within a product: "denim-jacket-l" (demo), "9612497925" (τ-bench).
+VARIANT_ID_PATTERN = PRODUCT_ID_PATTERN
 RETURN_ID_PATTERN = r"^RMA-[A-Z0-9]{8}$"
+EXCHANGE_ID_PATTERN = r"^EXC-[A-Z0-9]{8}$"
 TRACKING_NUMBER_PATTERN = r"^[A-Z0-9]{6,40}$"
 # X-Client-Key: printable ASCII without spaces, as the Idempotency-Key.
 CLIENT_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
@@ -33,6 +36,7 @@ ITEM_ID = _matcher(ITEM_ID_PATTERN)
 CUSTOMER_ID = _matcher(CUSTOMER_ID_PATTERN)
 PRODUCT_ID = _matcher(PRODUCT_ID_PATTERN)
 RETURN_ID = _matcher(RETURN_ID_PATTERN)
+EXCHANGE_ID = _matcher(EXCHANGE_ID_PATTERN)
 TRACKING_NUMBER = _matcher(TRACKING_NUMBER_PATTERN)
 
 
@@ -54,6 +58,10 @@ def is_product_id(value: str) -> bool:
 
 def is_return_id(value: str) -> bool:
     return RETURN_ID.fullmatch(value) is not None
+
+
+def is_exchange_id(value: str) -> bool:
+    return EXCHANGE_ID.fullmatch(value) is not None
 
 
 def is_tracking_number(value: str) -> bool:

@@ -138,13 +138,25 @@ class OrderItem(Base):
     return_line: Mapped[ReturnItem | None] = relationship(back_populates="item")
 
 
+# Return.kind. An exchange also keeps "exchange" in the return-only columns reason and refund_method.
+RETURN, EXCHANGE = "return", "exchange"
+
+
 class Return(Base):
-    """A return of one or more items of one order; the items are its ReturnItem lines."""
+    """A return or an exchange of one or more items of one order; the items are its ReturnItem lines.
+
+    Exchanges live here too, so that the unique (order_id, item_id) of `return_items` allows one open
+    request per item whatever its kind. An exchange (kind "exchange", id EXC-XXXXXXXX) has `reason` and
+    `refund_method` "exchange", `refund_status` "none", `refund_amount_cents` the value of the items sent
+    back (its lines' old prices), and the price difference in `price_difference_cents`, settled on
+    `payment_method_id` when the exchange was created.
+    """
 
     __tablename__ = "returns"
 
-    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # RMA-XXXXXXXX
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # RMA-XXXXXXXX | EXC-XXXXXXXX
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=RETURN, server_default=RETURN)  # return | exchange
     reason: Mapped[str] = mapped_column(String(32))
     refund_method: Mapped[str] = mapped_column(String(32))  # original_payment | store_credit | gift_card
     gift_card_id: Mapped[str | None] = mapped_column(String(64))
@@ -154,6 +166,10 @@ class Return(Base):
     label_reference: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     refunded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Exchanges only: what paid (or was refunded) the price difference, and that difference (positive:
+    # charged to the customer; the sum of its lines' new minus old prices).
+    payment_method_id: Mapped[str | None] = mapped_column(String(64))
+    price_difference_cents: Mapped[int | None] = mapped_column(Integer)
 
     order: Mapped[Order] = relationship(back_populates="returns")
     lines: Mapped[list[ReturnItem]] = relationship(back_populates="ret", order_by="ReturnItem.position")
@@ -171,7 +187,11 @@ class ReturnItem(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32))
     item_id: Mapped[str] = mapped_column(String(64))
-    refund_amount_cents: Mapped[int] = mapped_column(Integer)
+    refund_amount_cents: Mapped[int] = mapped_column(Integer)  # an exchange's line: the item's (old) price
+    # Exchange lines only: the variant sent instead, as it was in the catalogue when the exchange was made.
+    new_variant_id: Mapped[str | None] = mapped_column(String(64))
+    new_options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    new_price_cents: Mapped[int | None] = mapped_column(Integer)
 
     ret: Mapped[Return] = relationship(back_populates="lines")
     item: Mapped[OrderItem] = relationship(back_populates="return_line")
@@ -237,6 +257,8 @@ class ShopPolicyRow(Base):
     refund_days: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON)  # method -> {"min", "max"}
     cancellable_statuses: Mapped[list[str]] = mapped_column(JSON)
     address_change_statuses: Mapped[list[str]] = mapped_column(JSON)
+    # Where items and the payment method may change; null (a row from before revision 0003): ["processing"].
+    item_change_statuses: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class VerifyFailure(Base):

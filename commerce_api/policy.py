@@ -2,7 +2,8 @@
 
 The rules (pure functions): a window (RETURN_WINDOW_DAYS, 30 by default) from delivery, final-sale items
 excluded, one return per item. The shop's policy (`ShopPolicy`) is data of the seeded shop: where refunds
-may go, how long they take, and which order statuses allow cancelling or re-addressing.
+may go, how long they take, and which order statuses allow cancelling, re-addressing, or changing the items
+and the payment method.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class ShopPolicy:
     refund_days: dict[str, RefundDays]
     cancellable_statuses: tuple[str, ...] = ("processing",)
     address_change_statuses: tuple[str, ...] = ("processing",)
+    item_change_statuses: tuple[str, ...] = ("processing",)  # PATCH /orders/{id}/items and /payment
     currency: str = "USD"
 
     def allows(self, refund_method: str) -> bool:
@@ -67,8 +69,10 @@ def evaluate_return(
     today: date,
     window_days: int,
     refund_methods: tuple[str, ...] = DEMO_POLICY.refund_methods,
+    already_exchanged: bool = False,
 ) -> Eligibility:
-    """Decide whether an item can be returned today. Checks run from most to least permanent reason."""
+    """Decide whether an item can be returned (or exchanged) today. Checks run from most to least permanent
+    reason. An item in an exchange is `already_returned` too (one open request per item), said as such."""
     deadline = return_deadline(delivered_at=delivered_at, window_days=window_days)
 
     def no(reason: str, message: str) -> Eligibility:
@@ -76,8 +80,9 @@ def evaluate_return(
 
     if order_status == "cancelled":
         return no("order_cancelled", "This order was cancelled, so there is nothing to return.")
-    if already_returned:
-        return no("already_returned", "A return has already been started for this item.")
+    if already_returned or already_exchanged:
+        started = "An exchange" if already_exchanged else "A return"
+        return no("already_returned", f"{started} has already been started for this item.")
     if final_sale:
         return no("final_sale", "This item was sold as final sale and cannot be returned.")
     if order_status != "delivered" or deadline is None:

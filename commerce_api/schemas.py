@@ -13,6 +13,7 @@ from commerce_api.ids import (
     ITEM_ID_PATTERN,
     ORDER_ID_PATTERN,
     PAYMENT_METHOD_ID_PATTERN,
+    VARIANT_ID_PATTERN,
 )
 
 ReturnReason = Literal["wrong_size", "damaged", "not_as_described", "changed_mind", "arrived_late", "other"]
@@ -23,6 +24,7 @@ IneligibleReason = Literal[
     "outside_return_window", "final_sale", "not_delivered", "already_returned", "order_cancelled"
 ]
 MAX_RETURN_ITEMS = 20
+MAX_CHANGED_ITEMS = 20  # per exchange or item change
 
 ItemId = Annotated[str, StringConstraints(pattern=ITEM_ID_PATTERN)]
 Money = Annotated[str, Field(pattern=r"^-?[0-9]+\.[0-9]{2}$", examples=["89.00"])]
@@ -116,6 +118,78 @@ class ReturnCreate(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+class VariantChange(BaseModel):
+    """One item of the order and the variant (of the same product) it should become."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str = Field(pattern=ITEM_ID_PATTERN)
+    new_variant_id: str = Field(
+        pattern=VARIANT_ID_PATTERN, description="A variant of the item's own product (GET /products/{product_id})."
+    )
+
+
+class _VariantChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[VariantChange] = Field(
+        min_length=1, max_length=MAX_CHANGED_ITEMS, description="1-20 items of the order, distinct item_ids."
+    )
+    payment_method_id: str | None = Field(
+        default=None,
+        pattern=PAYMENT_METHOD_ID_PATTERN,
+        description=(
+            "One of the order's customer's payment methods: charged a positive price difference, refunded a "
+            "negative one. Required unless the new variants cost exactly what the items did."
+        ),
+    )
+
+    @field_validator("items")
+    @classmethod
+    def distinct_items(cls, items: list[VariantChange]) -> list[VariantChange]:
+        if len({i.item_id for i in items}) != len(items):
+            raise ValueError("item_ids must be distinct")
+        return items
+
+
+class ExchangeCreate(_VariantChanges):
+    """Exchange delivered items of an order for other variants of the same products."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"order_id": "4521", "items": [{"item_id": "4521-1", "new_variant_id": "denim-jacket-l"}],
+                 "payment_method_id": "pm_jane_visa_4242"}
+            ]
+        },
+    )
+
+    order_id: str = Field(pattern=ORDER_ID_PATTERN)
+
+
+class ItemChange(_VariantChanges):
+    """Change items of an order that has not shipped to other variants of the same products."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"items": [{"item_id": "4522-1", "new_variant_id": "canvas-sneakers-10"}],
+                          "payment_method_id": None}]
+        },
+    )
+
+
+class PaymentChange(BaseModel):
+    """Pay an order that has not shipped with another of the customer's payment methods."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"payment_method_id": "pm_jane_mastercard_5454"}]}
+    )
+
+    payment_method_id: str = Field(pattern=PAYMENT_METHOD_ID_PATTERN)
+
+
 class CancelRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
@@ -173,6 +247,8 @@ class ItemOut(BaseModel):
     final_sale: bool
     return_status: str | None
     return_id: str | None
+    exchange_status: str | None = Field(description="Status of the exchange this line is in (label_sent), else null.")
+    exchange_id: str | None
 
 
 class PaymentOut(BaseModel):
@@ -285,6 +361,51 @@ class ReturnOut(BaseModel):
 
 class ReturnList(BaseModel):
     returns: list[ReturnOut]
+
+
+class VariantChangeOut(BaseModel):
+    """One exchanged or changed item: what it was and what it becomes."""
+
+    item_id: str
+    name: str
+    old_options: dict[str, str]
+    new_variant_id: str
+    new_options: dict[str, str]
+    old_price: Money
+    new_price: Money
+
+
+class ExchangeOut(BaseModel):
+    exchange_id: str
+    order_id: str
+    status: str = Field(description="label_sent: the prepaid label for sending the items back was emailed.")
+    items: list[VariantChangeOut]
+    price_difference: Money = Field(
+        description="Sum of new minus old prices: positive was charged to the customer, negative refunded."
+    )
+    payment_method_id: str | None = Field(description="What the difference was charged or refunded to.")
+    label_reference: str
+    created_at: str
+
+
+class ExchangeList(BaseModel):
+    exchanges: list[ExchangeOut]
+
+
+class ItemChangeOut(BaseModel):
+    order_id: str
+    items: list[VariantChangeOut]
+    price_difference: Money = Field(
+        description="Sum of new minus old prices: positive was charged to the customer, negative refunded."
+    )
+    payment_method_id: str | None
+    total: Money = Field(description="The order's new total.")
+
+
+class PaymentChangeOut(BaseModel):
+    order_id: str
+    payment: PaymentOut
+    total: Money
 
 
 class CancelRefundOut(BaseModel):

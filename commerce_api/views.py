@@ -6,7 +6,17 @@ from typing import Any
 
 from commerce_api import schemas
 from commerce_api.formatting import iso_date, iso_time, money
-from commerce_api.models import Customer, Order, OrderItem, PaymentMethod, Product, Return, Shipment
+from commerce_api.models import (
+    EXCHANGE,
+    Customer,
+    Order,
+    OrderItem,
+    PaymentMethod,
+    Product,
+    Return,
+    ReturnItem,
+    Shipment,
+)
 from commerce_api.policy import ShopPolicy
 
 
@@ -43,7 +53,8 @@ def _options(raw: Any) -> dict[str, str]:
 
 def item_view(item: OrderItem) -> schemas.ItemOut:
     options = _options(item.options)
-    line = item.return_line
+    line = item.return_line if item.return_line is not None and item.return_line.ret.kind != EXCHANGE else None
+    exchange = item.return_line if item.return_line is not None and line is None else None
     return schemas.ItemOut(
         item_id=item.id,
         name=item.name,
@@ -55,6 +66,8 @@ def item_view(item: OrderItem) -> schemas.ItemOut:
         final_sale=item.final_sale,
         return_status=line.ret.status if line else None,
         return_id=line.return_id if line else None,
+        exchange_status=exchange.ret.status if exchange else None,
+        exchange_id=exchange.return_id if exchange else None,
     )
 
 
@@ -82,15 +95,19 @@ def order_view(order: Order) -> schemas.OrderOut:
         items=[item_view(item) for item in order.items],
         total=money(order.total_cents),
         currency=order.currency,
-        payment=schemas.PaymentOut(
-            method=order.payment_method,  # type: ignore[arg-type]
-            brand=order.payment_brand,
-            last4=order.payment_last4,
-            payment_method_id=order.payment_method_id,
-        ),
+        payment=payment_view(order),
         shipping_address=address_of(order),
         shipment=shipment,
         refund=refund,
+    )
+
+
+def payment_view(order: Order) -> schemas.PaymentOut:
+    return schemas.PaymentOut(
+        method=order.payment_method,  # type: ignore[arg-type]
+        brand=order.payment_brand,
+        last4=order.payment_last4,
+        payment_method_id=order.payment_method_id,
     )
 
 
@@ -137,6 +154,46 @@ def return_view(ret: Return, *, currency: str) -> schemas.ReturnOut:
         label_reference=ret.label_reference,
         created_at=iso_time(ret.created_at) or "",
         refunded_at=iso_time(ret.refunded_at),
+    )
+
+
+def variant_change_view(
+    item: OrderItem, *, old_options: Any, old_price_cents: int, new_variant_id: str, new_options: Any,
+    new_price_cents: int,
+) -> schemas.VariantChangeOut:
+    return schemas.VariantChangeOut(
+        item_id=item.id,
+        name=item.name,
+        old_options=_options(old_options),
+        new_variant_id=new_variant_id,
+        new_options=_options(new_options),
+        old_price=money(old_price_cents),
+        new_price=money(new_price_cents),
+    )
+
+
+def exchange_line_view(line: ReturnItem) -> schemas.VariantChangeOut:
+    # The item itself is never changed by its exchange (a delivered item keeps what was delivered).
+    return variant_change_view(
+        line.item,
+        old_options=line.item.options,
+        old_price_cents=line.refund_amount_cents,
+        new_variant_id=line.new_variant_id or "",
+        new_options=line.new_options,
+        new_price_cents=line.new_price_cents or 0,
+    )
+
+
+def exchange_view(exchange: Return) -> schemas.ExchangeOut:
+    return schemas.ExchangeOut(
+        exchange_id=exchange.id,
+        order_id=exchange.order_id,
+        status=exchange.status,
+        items=[exchange_line_view(line) for line in exchange.lines],
+        price_difference=money(exchange.price_difference_cents or 0),
+        payment_method_id=exchange.payment_method_id,
+        label_reference=exchange.label_reference,
+        created_at=iso_time(exchange.created_at) or "",
     )
 
 

@@ -1,4 +1,5 @@
-"""Order endpoints: look-up, verification by the order's email, return eligibility, cancellation, re-addressing."""
+"""Order endpoints: look-up, verification by the order's email, return eligibility, cancellation, re-addressing,
+changing items and the payment method."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from commerce_api import idempotency, schemas
 from commerce_api.deps import DatabaseDep, ReadSession, SettingsDep
 from commerce_api.formatting import utcnow
 from commerce_api.routers.common import ClientSubject, IdempotencyKeyHeader, VerifyLimits, error_responses
-from commerce_api.services import orders, verification
+from commerce_api.services import item_changes, orders, payments, verification
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -114,5 +115,72 @@ def change_shipping_address(
         request_hash=idempotency.fingerprint(
             body.model_dump(mode="json", exclude={f for f in ("address2", "state") if getattr(body, f) is None})
         ),
+        work=work,
+    )
+
+
+@router.patch(
+    "/{order_id}/items",
+    response_model=schemas.ItemChangeOut,
+    responses=error_responses(400, 401, 404, 409, 422),
+    description=(
+        "Change 1-20 items of an order that has not shipped to other variants of the same products (all or "
+        "nothing; item ids stay). The total moves by the price difference, charged to or refunded to "
+        "`payment_method_id`. 409 `cannot_change_items` once shipped."
+    ),
+)
+def change_items(
+    order_id: str,
+    body: schemas.ItemChange,
+    request: Request,
+    database: DatabaseDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+):
+    key = idempotency.require_key(idempotency_key)
+    orders.check_order_id(order_id)  # before an idempotency key is stored against a malformed id
+
+    def work(session: Session) -> tuple[int, bytes]:
+        out = item_changes.change_items(session=session, order_id=order_id, change=body)
+        return 200, out.model_dump_json().encode("utf-8")
+
+    return idempotency.execute(
+        database=database,
+        key=key,
+        method="PATCH",
+        route=request.scope["path"],
+        request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
+        work=work,
+    )
+
+
+@router.patch(
+    "/{order_id}/payment",
+    response_model=schemas.PaymentChangeOut,
+    responses=error_responses(400, 401, 404, 409, 422),
+    description=(
+        "Pay an order that has not shipped with another of the customer's payment methods (a gift card must "
+        "cover the total). 409 `cannot_change_payment` once shipped, `invalid_payment_method` otherwise."
+    ),
+)
+def change_payment(
+    order_id: str,
+    body: schemas.PaymentChange,
+    request: Request,
+    database: DatabaseDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+):
+    key = idempotency.require_key(idempotency_key)
+    orders.check_order_id(order_id)  # before an idempotency key is stored against a malformed id
+
+    def work(session: Session) -> tuple[int, bytes]:
+        out = payments.change_payment(session=session, order_id=order_id, change=body)
+        return 200, out.model_dump_json().encode("utf-8")
+
+    return idempotency.execute(
+        database=database,
+        key=key,
+        method="PATCH",
+        route=request.scope["path"],
+        request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
         work=work,
     )

@@ -1,5 +1,5 @@
 """Orders: look-up, return eligibility of one item, cancellation and re-addressing (and the address check
-every address write shares)."""
+every address write shares). Items and payment changes: services/item_changes.py, services/payments.py."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from commerce_api import ids, schemas
 from commerce_api.addresses import Address, AddressValidationError, validate_address
 from commerce_api.errors import ApiError, not_found
 from commerce_api.formatting import iso_date, iso_time, money
-from commerce_api.models import Order, OrderItem, ReturnItem
-from commerce_api.policy import evaluate_return
+from commerce_api.models import EXCHANGE, Order, OrderItem, ReturnItem
+from commerce_api.policy import DEMO_POLICY, Eligibility, evaluate_return
 from commerce_api.services.shop_policy import load_policy
 from commerce_api.views import address_of, order_view
 
@@ -65,6 +65,29 @@ def find_item(order: Order, item_id: str) -> OrderItem:
     raise item_not_found(item_id)
 
 
+def item_verdict(
+    order: Order,
+    item: OrderItem,
+    *,
+    today: date,
+    window_days: int,
+    refund_methods: tuple[str, ...] = DEMO_POLICY.refund_methods,
+) -> Eligibility:
+    """Can `item` be returned (or exchanged) today? An item already in a return or an exchange cannot."""
+    line = item.return_line
+    exchanged = line is not None and line.ret.kind == EXCHANGE
+    return evaluate_return(
+        order_status=order.status,
+        delivered_at=order.delivered_at,
+        final_sale=item.final_sale,
+        already_returned=line is not None and not exchanged,
+        already_exchanged=exchanged,
+        today=today,
+        window_days=window_days,
+        refund_methods=refund_methods,
+    )
+
+
 def get_order(*, session: Session, order_id: str) -> schemas.OrderOut:
     return order_view(load_order(session=session, order_id=order_id))
 
@@ -74,14 +97,8 @@ def return_eligibility(
 ) -> schemas.EligibilityOut:
     order = load_order(session=session, order_id=order_id)
     item = find_item(order, item_id)
-    verdict = evaluate_return(
-        order_status=order.status,
-        delivered_at=order.delivered_at,
-        final_sale=item.final_sale,
-        already_returned=item.return_line is not None,
-        today=today,
-        window_days=window_days,
-        refund_methods=load_policy(session=session).refund_methods,
+    verdict = item_verdict(
+        order, item, today=today, window_days=window_days, refund_methods=load_policy(session=session).refund_methods
     )
     return schemas.EligibilityOut(
         eligible=verdict.eligible,
@@ -94,7 +111,8 @@ def return_eligibility(
     )
 
 
-def _cannot(code: str, status: str, action: str) -> ApiError:
+def cannot(code: str, status: str, action: str) -> ApiError:
+    """409 `code` for an order whose status no longer allows a write (cancel, re-address, items, payment)."""
     reason = CANNOT_REASONS.get(status, "already_shipped")
     words = reason.replace("_", " ")
     return ApiError(
@@ -126,7 +144,7 @@ def cancel_order(*, session: Session, order_id: str, reason: str | None, now: da
     if order is None:
         raise order_not_found()
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _cannot("cannot_cancel", order.status, "cancelled")
+        raise cannot("cannot_cancel", order.status, "cancelled")
     return schemas.CancelOut(
         order_id=order.id,
         status="cancelled",
@@ -164,7 +182,7 @@ def change_shipping_address(
 ) -> schemas.AddressChangeOut:
     order = load_order(session=session, order_id=order_id, for_update=True)  # row lock: status can't change
     if order.status not in load_policy(session=session).address_change_statuses:
-        raise _cannot("cannot_change_address", order.status, "re-addressed")
+        raise cannot("cannot_change_address", order.status, "re-addressed")
     address = validated_address(change, name=change.name if change.name is not None else order.ship_name)
     previous = address_of(order)
     # The whole address is replaced: an omitted address2/state is cleared, never kept from the old address.

@@ -11,27 +11,28 @@ from sqlalchemy.orm import Session, selectinload
 
 from commerce_api import ids, schemas
 from commerce_api.errors import ApiError, not_found
-from commerce_api.models import Order, PaymentMethod, Return, ReturnItem
-from commerce_api.policy import evaluate_return
-from commerce_api.services.orders import find_item, load_order
+from commerce_api.models import EXCHANGE, RETURN, Order, PaymentMethod, Return, ReturnItem
+from commerce_api.services.orders import find_item, item_verdict, load_order
 from commerce_api.services.shop_policy import load_policy
 from commerce_api.views import return_view
 
 
-def _not_eligible(reason: str, message: str, *, item_id: str | None = None) -> ApiError:
+def not_eligible(reason: str, message: str, *, item_id: str | None = None) -> ApiError:
     extra = {"item_id": item_id} if item_id is not None else {}
     return ApiError(status_code=409, code="not_eligible", reason=reason, message=message, **extra)
 
 
-def _already_returned(item_id: str) -> ApiError:
-    return _not_eligible("already_returned", "A return has already been started for this item.", item_id=item_id)
+def already_taken(item_id: str, kind: str = RETURN) -> ApiError:
+    """A request lost the race for `item_id` to a return or an exchange (`kind`) that took it."""
+    started = "An exchange" if kind == EXCHANGE else "A return"
+    return not_eligible("already_returned", f"{started} has already been started for this item.", item_id=item_id)
 
 
 def _check_refund_destination(*, session: Session, order: Order, request: schemas.ReturnCreate) -> None:
     policy = load_policy(session=session)
     if not policy.allows(request.refund_method):
         allowed = ", ".join(policy.refund_methods)
-        raise _not_eligible("refund_method_not_allowed", f"This shop refunds returns only as: {allowed}.")
+        raise not_eligible("refund_method_not_allowed", f"This shop refunds returns only as: {allowed}.")
     if request.refund_method == "gift_card":
         owned = session.scalar(
             select(PaymentMethod.id).where(
@@ -41,7 +42,7 @@ def _check_refund_destination(*, session: Session, order: Order, request: schema
             )
         )
         if owned is None:
-            raise _not_eligible(
+            raise not_eligible(
                 "gift_card_not_customers", "Refunds can only go to a gift card of the customer who placed the order."
             )
 
@@ -53,20 +54,14 @@ def create_return(
     items = [find_item(order, item_id) for item_id in request.requested_items]  # 404 names the first unknown
     _check_refund_destination(session=session, order=order, request=request)
     for item in items:  # all or nothing: the first ineligible item refuses the whole return
-        verdict = evaluate_return(
-            order_status=order.status,
-            delivered_at=order.delivered_at,
-            final_sale=item.final_sale,
-            already_returned=item.return_line is not None,
-            today=now.date(),
-            window_days=window_days,
-        )
+        verdict = item_verdict(order, item, today=now.date(), window_days=window_days)
         if not verdict.eligible:
-            raise _not_eligible(verdict.reason or "not_eligible", verdict.message, item_id=item.id)
+            raise not_eligible(verdict.reason or "not_eligible", verdict.message, item_id=item.id)
 
     ret = Return(
         id=f"RMA-{secrets.token_hex(4).upper()}",
         order_id=order.id,
+        kind=RETURN,
         reason=request.reason,
         refund_method=request.refund_method,
         gift_card_id=request.gift_card_id,
@@ -80,25 +75,31 @@ def create_return(
         ReturnItem(position=n, order_id=order.id, item_id=item.id, refund_amount_cents=item.price_cents)
         for n, item in enumerate(items, start=1)
     ]
-    try:
-        with session.begin_nested():  # a savepoint, so the transaction survives a lost race
-            session.add(ret)
-            session.flush()  # the unique (order_id, item_id) of return_items settles races between requests
-    except IntegrityError:
-        raise _already_returned(
-            _first_taken(session=session, order_id=order.id, item_ids=[i.id for i in items])
-        ) from None
+    insert_taking_items(session=session, request=ret, item_ids=[i.id for i in items])
     return return_view(ret, currency=order.currency)
 
 
-def _first_taken(*, session: Session, order_id: str, item_ids: list[str]) -> str:
-    """Which of the requested items a concurrent return took (the first in request order)."""
-    taken = set(
-        session.scalars(
-            select(ReturnItem.item_id).where(ReturnItem.order_id == order_id, ReturnItem.item_id.in_(item_ids))
-        )
-    )
-    return next((item_id for item_id in item_ids if item_id in taken), item_ids[0])
+def insert_taking_items(*, session: Session, request: Return, item_ids: list[str]) -> None:
+    """Insert a return or an exchange with its lines, or 409 `already_returned` when another request (a
+    return or an exchange) took one of its items first."""
+    try:
+        with session.begin_nested():  # a savepoint, so the transaction survives a lost race
+            session.add(request)
+            session.flush()  # the unique (order_id, item_id) of return_items settles races between requests
+    except IntegrityError:
+        raise already_taken(*_first_taken(session=session, order_id=request.order_id, item_ids=item_ids)) from None
+
+
+def _first_taken(*, session: Session, order_id: str, item_ids: list[str]) -> tuple[str, str]:
+    """Which of the requested items a concurrent request took (the first in request order), and its kind."""
+    rows = session.execute(
+        select(ReturnItem.item_id, Return.kind)
+        .join(Return, Return.id == ReturnItem.return_id)
+        .where(ReturnItem.order_id == order_id, ReturnItem.item_id.in_(item_ids))
+    ).tuples()
+    taken = {item_id: kind for item_id, kind in rows}
+    first = next((item_id for item_id in item_ids if item_id in taken), item_ids[0])
+    return first, taken.get(first, RETURN)
 
 
 def _return_options() -> list:
@@ -112,7 +113,7 @@ def list_returns(*, session: Session, order_id: str) -> schemas.ReturnList:
     order = load_order(session=session, order_id=order_id)
     rows = session.scalars(
         select(Return)
-        .where(Return.order_id == order.id)
+        .where(Return.order_id == order.id, Return.kind == RETURN)  # exchanges have their own endpoint
         .options(*_return_options())
         .order_by(Return.created_at, Return.id)
     ).all()
@@ -122,7 +123,9 @@ def list_returns(*, session: Session, order_id: str) -> schemas.ReturnList:
 def _load_return(*, session: Session, return_id: str) -> Return:
     ret = None
     if ids.is_return_id(return_id):
-        ret = session.scalars(select(Return).where(Return.id == return_id).options(*_return_options())).first()
+        ret = session.scalars(
+            select(Return).where(Return.id == return_id, Return.kind == RETURN).options(*_return_options())
+        ).first()
     if ret is None:
         raise not_found("return_not_found", "We couldn't find a return with that number.")
     return ret

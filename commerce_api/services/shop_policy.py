@@ -19,6 +19,7 @@ def policy_row(policy: ShopPolicy) -> ShopPolicyRow:
         refund_days={m: {"min": d.min, "max": d.max} for m, d in policy.refund_days.items()},
         cancellable_statuses=list(policy.cancellable_statuses),
         address_change_statuses=list(policy.address_change_statuses),
+        item_change_statuses=list(policy.item_change_statuses),
     )
 
 
@@ -33,6 +34,10 @@ def load_policy(*, session: Session) -> ShopPolicy:
         refund_days={m: RefundDays(int(d["min"]), int(d["max"])) for m, d in row.refund_days.items()},
         cancellable_statuses=tuple(row.cancellable_statuses),
         address_change_statuses=tuple(row.address_change_statuses),
+        # A row seeded before revision 0003 has none: the default (processing orders only).
+        item_change_statuses=tuple(row.item_change_statuses)
+        if row.item_change_statuses is not None
+        else ShopPolicy.item_change_statuses,
     )
 
 

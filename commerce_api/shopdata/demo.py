@@ -1,5 +1,9 @@
 """The demo shop of ARCHITECTURE.md: two customers, six orders, shipments with tracking events, a product
-(with size variants) per demo item, and the demo policy. Dates are relative to the moment of seeding."""
+(with size variants) per demo item, and the demo policy. Dates are relative to the moment of seeding.
+
+Some sizes cost more or less than the size sold (the jacket's S and L, the sneakers' 8 and 11) and Jane has
+two gift cards, one that covers her open order and one that covers almost nothing, so exchanges and item
+changes with a charge, a refund and no difference, and every payment refusal, all happen on demo data."""
 
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ JANE = CustomerSpec(
     name="Jane Doe",
     email="jane.doe@example.com",
     address=Address("12 Harbour Lane", "Portland", "OR", "97201"),
-    payment_methods=("visa", "mastercard"),
+    payment_methods=("visa", "mastercard", "gift_card_large", "gift_card_small"),
 )
 SAM = CustomerSpec(
     id="cus_sam_lee",
@@ -61,9 +65,14 @@ CUSTOMERS = {c.id: c for c in (JANE, SAM)}
 PAYMENTS = {
     "visa": ("pm_jane_visa_4242", "card", "Visa", "4242"),
     "mastercard": ("pm_jane_mastercard_5454", "card", "Mastercard", "5454"),
+    "gift_card_large": ("pm_jane_gift_card_7310", "gift_card", "Gift Card", None),
+    "gift_card_small": ("pm_jane_gift_card_2264", "gift_card", "Gift Card", None),
     "paypal": ("pm_sam_paypal", "paypal", "PayPal", None),
     "amex": ("pm_sam_amex_0005", "card", "Amex", "0005"),
 }
+# Gift card balances at seeding: 100.00 covers order 4522 (65.00) and every charge of a demo exchange or item
+# change; 3.00 covers none of them (4522's total, the jacket's +6.00 to size L, the sneakers' +4.00 to size 11).
+BALANCES = {"gift_card_large": 10000, "gift_card_small": 300}
 TRACKING_4521 = "1Z999AA10123456709"
 TRACKING_4523 = "1Z999AA10123456784"
 TRACKING_4524 = "9400111899223197428490"
@@ -74,20 +83,26 @@ TRACKING_4526 = "771234567890"
 class ProductSpec:
     id: str
     name: str
-    price_cents: int
+    price_cents: int  # every variant's price, but for the sizes in `prices`
     sizes: tuple[str, ...] = ()  # none: one variant without options
     unavailable: frozenset[str] = field(default_factory=frozenset)
+    prices: dict[str, int] = field(default_factory=dict)  # size -> its own price
 
     def variant_id(self, size: str | None) -> str:
         return f"{self.id}-{size.lower()}" if size else f"{self.id}-one"
+
+    def price_of(self, size: str | None) -> int:
+        return self.prices.get(size or "", self.price_cents)
 
 
 PRODUCTS = {
     p.name: p
     for p in (
-        ProductSpec("denim-jacket", "Blue Denim Jacket", 8900, ("S", "M", "L", "XL"), frozenset({"XL"})),
+        # The sizes sold in the demo orders (jacket M, sneakers 9) cost the base price.
+        ProductSpec("denim-jacket", "Blue Denim Jacket", 8900, ("S", "M", "L", "XL"), frozenset({"XL"}),
+                    prices={"S": 8400, "L": 9500, "XL": 9500}),
         ProductSpec("striped-scarf", "Striped Scarf", 1900),
-        ProductSpec("canvas-sneakers", "Canvas Sneakers", 6500, ("8", "9", "10", "11")),
+        ProductSpec("canvas-sneakers", "Canvas Sneakers", 6500, ("8", "9", "10", "11"), prices={"8": 6200, "11": 6900}),
         ProductSpec("wool-beanie", "Wool Beanie", 2400),
         ProductSpec("leather-belt", "Leather Belt", 4500),
         ProductSpec("rain-jacket", "Rain Jacket", 12000, (), frozenset({""})),  # sold out since
@@ -277,7 +292,7 @@ def build_customers() -> list[Customer]:
         )
         customer.payment_methods = [
             PaymentMethod(id=PAYMENTS[key][0], position=n, method=PAYMENTS[key][1], brand=PAYMENTS[key][2],
-                          last4=PAYMENTS[key][3])
+                          last4=PAYMENTS[key][3], balance_cents=BALANCES.get(key))
             for n, key in enumerate(spec.payment_methods, start=1)
         ]  # fmt: skip
         customers.append(customer)
@@ -295,7 +310,7 @@ def build_products() -> list[Product]:
                 position=n,
                 options={"size": size} if size else {},
                 available=(size or "") not in spec.unavailable,
-                price_cents=spec.price_cents,
+                price_cents=spec.price_of(size),
             )
             for n, size in enumerate(sizes, start=1)
         ]

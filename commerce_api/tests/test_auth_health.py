@@ -21,6 +21,11 @@ PROTECTED = [
     ("PATCH", "/orders/4522/shipping-address"),
     ("PATCH", "/customers/cus_jane_doe/address"),
     ("GET", "/track/1Z999AA10123456784"),
+    ("POST", "/exchanges"),
+    ("GET", "/exchanges?order_id=4521"),
+    ("GET", "/exchanges/EXC-00000000"),
+    ("PATCH", "/orders/4522/items"),
+    ("PATCH", "/orders/4522/payment"),
 ]
 
 

@@ -39,8 +39,14 @@ ROUTES = [
     ("POST", "/orders/{v}/cancel"),
     ("PATCH", "/orders/{v}/shipping-address"),
     ("PATCH", "/customers/{v}/address"),
+    ("GET", "/exchanges/{v}"),
+    ("GET", "/exchanges?order_id={v}"),
+    ("PATCH", "/orders/{v}/items"),
+    ("PATCH", "/orders/{v}/payment"),
 ]
 BODIES = {
+    "PATCH /orders/{v}/items": {"items": [{"item_id": "4522-1", "new_variant_id": "canvas-sneakers-10"}]},
+    "PATCH /orders/{v}/payment": {"payment_method_id": "pm_jane_mastercard_5454"},
     "POST /orders/{v}/verify": {"email": "jane.doe@example.com"},
     "PATCH /customers/{v}/address": {
         "street": "7 Ocean Drive",
@@ -76,13 +82,15 @@ def test_hostile_path_and_query_values(client: TestClient, method: str, template
         _assert_clean_error(response)
     # The seeded data is untouched.
     assert client.get("/orders/4522").json()["status"] == "processing"
+    assert client.get("/orders/4522").json()["items"][0]["variant_id"] == "canvas-sneakers-9"
     assert client.get("/orders/4521").status_code == 200
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
     [("POST", "/returns"), ("POST", "/orders/4522/cancel"), ("PATCH", "/orders/4522/shipping-address"),
-     ("PATCH", "/customers/cus_jane_doe/address"), ("POST", "/orders/4521/verify")],
+     ("PATCH", "/customers/cus_jane_doe/address"), ("POST", "/orders/4521/verify"), ("POST", "/exchanges"),
+     ("PATCH", "/orders/4522/items"), ("PATCH", "/orders/4522/payment")],
 )  # fmt: skip
 @pytest.mark.parametrize(
     "content", [b"{bad json", b"[1,2", b"\xff\xfe", b"null", b"[]", b'"text"', b"{}", b'{"email": 5, "reason": 7}']
@@ -117,6 +125,12 @@ def test_huge_and_hostile_body_values(client: TestClient) -> None:
                 headers=idem(),
             )
         )
+        change = [{"item_id": value, "new_variant_id": value}]
+        _assert_clean_error(client.post("/exchanges", json={"order_id": value, "items": change,
+                                                            "payment_method_id": value}, headers=idem()))
+        _assert_clean_error(client.patch("/orders/4522/items", json={"items": change, "payment_method_id": value},
+                                         headers=idem()))
+        _assert_clean_error(client.patch("/orders/4522/payment", json={"payment_method_id": value}, headers=idem()))
         verify = client.post("/orders/4521/verify", json={"email": value})
         assert verify.status_code in (200, 422) and "Traceback" not in verify.text
 

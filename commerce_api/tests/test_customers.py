@@ -83,6 +83,10 @@ def test_customer_profile(client: TestClient) -> None:
              "balance": None},
             {"payment_method_id": "pm_jane_mastercard_5454", "method": "card", "brand": "Mastercard",
              "last4": "5454", "balance": None},
+            {"payment_method_id": "pm_jane_gift_card_7310", "method": "gift_card", "brand": "Gift Card",
+             "last4": None, "balance": "100.00"},
+            {"payment_method_id": "pm_jane_gift_card_2264", "method": "gift_card", "brand": "Gift Card",
+             "last4": None, "balance": "3.00"},
         ],
     }  # fmt: skip
     sam = client.get("/customers/cus_sam_lee").json()

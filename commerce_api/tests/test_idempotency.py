@@ -23,6 +23,11 @@ WRITES = [
     ("POST", "/orders/4522/cancel", {"reason": "duplicate order"}, 200),
     ("PATCH", "/orders/4522/shipping-address", ADDRESS, 200),
     ("PATCH", "/customers/cus_jane_doe/address", ADDRESS, 200),
+    ("POST", "/exchanges", {"order_id": "4521", "items": [{"item_id": "4521-1", "new_variant_id": "denim-jacket-l"}],
+                            "payment_method_id": "pm_jane_gift_card_7310"}, 201),
+    ("PATCH", "/orders/4522/items", {"items": [{"item_id": "4522-1", "new_variant_id": "canvas-sneakers-11"}],
+                                     "payment_method_id": "pm_jane_gift_card_7310"}, 200),
+    ("PATCH", "/orders/4522/payment", {"payment_method_id": "pm_jane_gift_card_7310"}, 200),
 ]
 
 
@@ -97,6 +102,9 @@ def test_key_required(
     assert_error(client.request(method, path, json=body, headers=headers), 400, code)
     assert client.get("/orders/4522").json()["status"] == "processing"
     assert client.get("/returns?order_id=4521").json() == {"returns": []}
+    assert client.get("/exchanges?order_id=4521").json() == {"exchanges": []}
+    assert client.get("/orders/4522").json()["payment"]["payment_method_id"] == "pm_jane_visa_4242"
+    assert client.get("/orders/4522").json()["total"] == "65.00"
 
 
 def test_key_of_200_chars_is_accepted(client: TestClient) -> None:

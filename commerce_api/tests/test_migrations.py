@@ -3,7 +3,8 @@ today's models, on SQLite and PostgreSQL; once, however many replicas start toge
 
 A database "the last release made" is the create_all of `models_77edf9d` (commit 77edf9d's models, verbatim).
 Its rows are demo data the second revision drops with the tables it rebuilds; `make seed` (or the API's
-COMMERCE_SEED_ON_START) loads the shop again.
+COMMERCE_SEED_ON_START) loads the shop again. The third revision (exchanges) only adds columns: a database
+at the second one keeps every row.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -31,14 +32,17 @@ from sqlalchemy import MetaData, create_engine, func, insert, inspect, select, t
 from commerce_api import db
 from commerce_api.app import create_app
 from commerce_api.db import Database
-from commerce_api.models import Base, Order
+from commerce_api.formatting import utcnow
+from commerce_api.models import Base, Order, PaymentMethod, Return, ReturnItem, ShopPolicyRow
 from commerce_api.seed import reset, seed_on_start
+from commerce_api.services.shop_policy import load_policy
 from commerce_api.settings import Settings
 from commerce_api.tests import models_77edf9d as last_release
-from commerce_api.tests.conftest import AUTH, PG_ADMIN_DSN, TOKEN
+from commerce_api.tests.conftest import AUTH, PG_ADMIN_DSN, TOKEN, idem
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BOTH_REVISIONS = ["0001_baseline", "0002_shops_multi_item_returns"]
+SECOND = "0002_shops_multi_item_returns"
+ALL_REVISIONS = ["0001_baseline", "0002_shops_multi_item_returns", "0003_exchanges_item_changes"]
 REPLICAS = 4
 BACKENDS = ["sqlite", "postgresql"]
 PLACED = datetime(2026, 3, 1, 9, 30)
@@ -145,8 +149,8 @@ def test_the_baseline_revision_is_the_schema_the_last_release_created(new_databa
 def test_an_upgraded_database_and_a_new_one_end_in_the_same_schema_as_the_models(new_database, backend):
     upgraded, new = new_database(backend), new_database(backend)
     made_by_the_last_release(upgraded)
-    assert db.migrate(upgraded) == BOTH_REVISIONS
-    assert db.migrate(new) == BOTH_REVISIONS
+    assert db.migrate(upgraded) == ALL_REVISIONS
+    assert db.migrate(new) == ALL_REVISIONS
     assert schema_of(upgraded) == schema_of(new)
     assert differences(upgraded, Base.metadata) == []
     assert differences(new, Base.metadata) == []
@@ -171,6 +175,124 @@ def test_the_rebuild_drops_the_demo_rows_keeps_idempotency_keys_and_the_seed_rel
         database.dispose()
 
 
+def made_by_the_second_revision(url: str) -> None:
+    """A database at 0002 with a shop's rows in it: an order with a return of one item, a policy row, a
+    product with variants, a gift card and an idempotency key (rows written as 0002's tables take them)."""
+    command.upgrade(db.alembic_config(url=url), SECOND)
+    engine = create_engine(url)
+    tables = MetaData()
+    tables.reflect(engine)
+    delivered = utcnow() - timedelta(days=3)
+    t = tables.tables
+    with engine.begin() as connection:
+        connection.execute(insert(t["customers"]), [{
+            "id": "cus_kept", "name": "Kept Customer", "email": "kept@example.com", "email_key": "kept@example.com",
+            "name_key": "kept customer", "address_street": "1 Main St", "address_city": "Springfield",
+            "address_postal_code": "12345", "address_country": "US"}])
+        connection.execute(insert(t["payment_methods"]), [
+            {"customer_id": "cus_kept", "id": "pm_kept_visa_4242", "position": 1, "method": "card", "brand": "Visa",
+             "last4": "4242", "balance_cents": None},
+            {"customer_id": "cus_kept", "id": "pm_kept_gift_card_1", "position": 2, "method": "gift_card",
+             "brand": "Gift Card", "last4": None, "balance_cents": 1000}])
+        connection.execute(insert(t["products"]), [{"id": "tee", "name": "Plain Tee"}])
+        connection.execute(insert(t["product_variants"]), [
+            {"product_id": "tee", "id": f"tee-{size.lower()}", "position": n, "options": {"size": size},
+             "available": True, "price_cents": price}
+            for n, (size, price) in enumerate([("S", 2000), ("M", 2000), ("L", 2500)], start=1)])
+        connection.execute(insert(t["orders"]), [{
+            "id": "7001", "customer_id": "cus_kept", "status": "delivered", "placed_at": delivered - timedelta(days=3),
+            "shipped_at": delivered - timedelta(days=2), "delivered_at": delivered, "total_cents": 4000,
+            "currency": "USD", "payment_method": "card", "payment_brand": "Visa", "payment_last4": "4242",
+            "payment_method_id": "pm_kept_visa_4242", "ship_name": "Kept Customer", "ship_street": "1 Main St",
+            "ship_city": "Springfield", "ship_postal_code": "12345", "ship_country": "US"}])
+        connection.execute(insert(t["order_items"]), [
+            {"order_id": "7001", "id": f"7001-{n}", "position": n, "name": "Plain Tee", "product_id": "tee",
+             "variant_id": "tee-m", "options": {"size": "M"}, "size": "M", "price_cents": 2000, "final_sale": False}
+            for n in (1, 2)])
+        connection.execute(insert(t["returns"]), [{
+            "id": "RMA-0000KEPT", "order_id": "7001", "reason": "wrong_size", "refund_method": "original_payment",
+            "refund_amount_cents": 2000, "status": "label_sent", "refund_status": "pending",
+            "label_reference": "LBL-KEPT", "created_at": delivered + timedelta(days=1)}])
+        connection.execute(insert(t["return_items"]), [
+            {"return_id": "RMA-0000KEPT", "position": 1, "order_id": "7001", "item_id": "7001-1",
+             "refund_amount_cents": 2000}])
+        connection.execute(insert(t["shop_policy"]), [{
+            "shop": "kept-shop", "currency": "USD", "refund_methods": ["original_payment"],
+            "refund_days": {"original_payment": {"min": 1, "max": 2}}, "cancellable_statuses": ["processing"],
+            "address_change_statuses": ["processing"]}])
+        connection.execute(insert(t["idempotency_keys"]), [{
+            "key": "kept-key", "method": "POST", "route": "/returns", "request_hash": "0" * 64,
+            "state": "completed", "response_status": 201, "response_body": "{}", "created_at": PLACED}])
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_upgrading_from_the_second_revision_keeps_every_row_and_serves_exchanges(new_database, backend):
+    url = new_database(backend)
+    made_by_the_second_revision(url)
+    assert db.migrate(url) == ["0003_exchanges_item_changes"]
+    assert differences(url, Base.metadata) == []
+    database = Database(url)
+    try:
+        assert count(database, Order) == 1 and count(database, ReturnItem) == 1 and count(database, PaymentMethod) == 2
+        with database.transaction() as session:
+            kept = session.get(Return, "RMA-0000KEPT")
+            assert kept is not None and kept.kind == "return" and kept.price_difference_cents is None
+            assert session.scalar(text("SELECT key FROM idempotency_keys")) == "kept-key"
+            assert session.get(ShopPolicyRow, "kept-shop").item_change_statuses is None  # type: ignore[union-attr]
+            policy = load_policy(session=session)
+            assert (policy.shop, policy.item_change_statuses) == ("kept-shop", ("processing",))
+        settings = Settings(database_url=url, token=TOKEN, seed_on_start="if_empty")  # not empty: nothing seeded
+        with TestClient(create_app(settings, database=database), headers=AUTH) as client:
+            [ret] = client.get("/returns", params={"order_id": "7001"}).json()["returns"]
+            assert ret["return_id"] == "RMA-0000KEPT" and ret["refund_amount"] == "20.00"
+            body = {"order_id": "7001", "items": [{"item_id": "7001-2", "new_variant_id": "tee-l"}],
+                    "payment_method_id": "pm_kept_gift_card_1"}
+            created = client.post("/exchanges", json=body, headers=idem())
+            assert created.status_code == 201, created.text
+            assert created.json()["price_difference"] == "5.00"
+            returned = {**body, "items": [{"item_id": "7001-1", "new_variant_id": "tee-l"}]}
+            taken = client.post("/exchanges", json=returned, headers=idem())
+            assert (taken.status_code, taken.json()["error"]["reason"]) == (409, "already_returned")
+            items = client.get("/orders/7001").json()["items"]
+            assert [(i["return_id"], i["exchange_id"]) for i in items] == [
+                ("RMA-0000KEPT", None), (None, created.json()["exchange_id"])]
+            assert client.get("/customers/cus_kept").json()["payment_methods"][1]["balance"] == "5.00"
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_downgrading_to_the_second_revision_keeps_returns_and_drops_exchanges(new_database, backend):
+    url = new_database(backend)
+    made_by_the_second_revision(url)
+    db.migrate(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:  # an exchange of the second item, as the API would store it
+        connection.execute(insert(Return.__table__), [{
+            "id": "EXC-0000GONE", "order_id": "7001", "kind": "exchange", "reason": "exchange",
+            "refund_method": "exchange", "refund_amount_cents": 2000, "status": "label_sent", "refund_status": "none",
+            "label_reference": "LBL-GONE", "created_at": PLACED, "price_difference_cents": 0}])
+        connection.execute(insert(ReturnItem.__table__), [{
+            "return_id": "EXC-0000GONE", "position": 1, "order_id": "7001", "item_id": "7001-2",
+            "refund_amount_cents": 2000, "new_variant_id": "tee-s", "new_options": {"size": "S"},
+            "new_price_cents": 2000}])
+    engine.dispose()
+    command.downgrade(db.alembic_config(url=url), SECOND)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert list(connection.execute(text("SELECT id FROM returns"))) == [("RMA-0000KEPT",)]
+            assert list(connection.execute(text("SELECT item_id FROM return_items"))) == [("7001-1",)]
+            assert connection.execute(text("SELECT count(*) FROM orders")).scalar() == 1
+        columns = {c["name"] for c in inspect(engine).get_columns("returns")}
+        assert "kind" not in columns and "price_difference_cents" not in columns
+    finally:
+        engine.dispose()
+    assert db.migrate(url) == ["0003_exchanges_item_changes"]
+    assert differences(url, Base.metadata) == []
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_downgrading_to_the_baseline_and_to_nothing_and_upgrading_again_works(new_database, backend):
     url = new_database(backend)
@@ -179,7 +301,7 @@ def test_downgrading_to_the_baseline_and_to_nothing_and_upgrading_again_works(ne
     assert differences(url, last_release.Base.metadata) == []
     command.downgrade(db.alembic_config(url=url), "base")
     assert schema_of(url) == {}
-    assert db.migrate(url) == BOTH_REVISIONS
+    assert db.migrate(url) == ALL_REVISIONS
 
 
 def test_the_seed_command_migrates_the_last_release_database_then_loads_the_demo_shop(new_database):
@@ -243,7 +365,7 @@ def test_a_migrator_waiting_too_long_for_the_lock_says_so(new_database, monkeypa
         monkeypatch.setattr(db, "MIGRATION_LOCK_TIMEOUT_S", 1)
         with pytest.raises(db.SchemaError, match="another process has been migrating the commerce database"):
             db.migrate(url)
-    assert db.migrate(url) == BOTH_REVISIONS
+    assert db.migrate(url) == ALL_REVISIONS
 
 
 def _free_port() -> int:
@@ -303,7 +425,7 @@ def test_replicas_starting_together_on_a_fresh_database_migrate_it_once_and_all_
                 order = httpx.get(f"http://127.0.0.1:{port}/orders/4521", headers=AUTH, timeout=10)
                 assert order.status_code == 200, order.text
             logs = [log.read_text() for *_, log in started]
-            assert sum("commerce database migrated: 0001_baseline, 0002_shops_multi_item_returns" in text
+            assert sum(f"commerce database migrated: {', '.join(ALL_REVISIONS)}" in text
                        for text in logs) == 1, logs
         finally:
             for process, _, _ in started:

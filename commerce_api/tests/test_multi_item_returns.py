@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from commerce_api.services import returns as returns_service
+from commerce_api.services import orders as orders_service
 from commerce_api.tests.conftest import assert_error, idem
 
 
@@ -61,8 +61,8 @@ def test_unique_item_constraint_settles_what_the_check_missed(
 ) -> None:
     # As if a concurrent request had created its return between our check and our insert.
     assert post(client, item_id="4521-2").status_code == 201
-    real = returns_service.evaluate_return
-    monkeypatch.setattr(returns_service, "evaluate_return", lambda **kw: real(**{**kw, "already_returned": False}))
+    real = orders_service.evaluate_return  # what every return's and exchange's eligibility check calls
+    monkeypatch.setattr(orders_service, "evaluate_return", lambda **kw: real(**{**kw, "already_returned": False}))
     err = assert_error(post(client, item_ids=["4521-1", "4521-2"]), 409, "not_eligible")
     assert (err["reason"], err["item_id"]) == ("already_returned", "4521-2")
     returns = client.get("/returns", params={"order_id": "4521"}).json()["returns"]

@@ -41,6 +41,8 @@ def test_delivered_order_4521(client: TestClient) -> None:
             "final_sale": False,
             "return_status": None,
             "return_id": None,
+            "exchange_status": None,
+            "exchange_id": None,
         },
         {
             "item_id": "4521-2",
@@ -53,6 +55,8 @@ def test_delivered_order_4521(client: TestClient) -> None:
             "final_sale": False,
             "return_status": None,
             "return_id": None,
+            "exchange_status": None,
+            "exchange_id": None,
         },
     ]
     assert order["total"] == "108.00" and order["currency"] == "USD"

@@ -25,10 +25,17 @@ def test_product_with_size_variants(client: TestClient) -> None:
     jacket = client.get("/products/denim-jacket").json()
     assert jacket["product_id"] == "denim-jacket" and jacket["name"] == "Blue Denim Jacket"
     assert [(v["variant_id"], v["options"], v["available"], v["price"]) for v in jacket["variants"]] == [
-        ("denim-jacket-s", {"size": "S"}, True, "89.00"),
+        ("denim-jacket-s", {"size": "S"}, True, "84.00"),
         ("denim-jacket-m", {"size": "M"}, True, "89.00"),
-        ("denim-jacket-l", {"size": "L"}, True, "89.00"),
-        ("denim-jacket-xl", {"size": "XL"}, False, "89.00"),
+        ("denim-jacket-l", {"size": "L"}, True, "95.00"),
+        ("denim-jacket-xl", {"size": "XL"}, False, "95.00"),
+    ]
+    sneakers = client.get("/products/canvas-sneakers").json()["variants"]
+    assert [(v["variant_id"], v["available"], v["price"]) for v in sneakers] == [
+        ("canvas-sneakers-8", True, "62.00"),
+        ("canvas-sneakers-9", True, "65.00"),
+        ("canvas-sneakers-10", True, "65.00"),
+        ("canvas-sneakers-11", True, "69.00"),
     ]
 
 

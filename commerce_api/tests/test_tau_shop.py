@@ -165,6 +165,8 @@ def test_order_view_of_a_tau_order(tau_client: TestClient) -> None:
         "final_sale": False,
         "return_status": None,
         "return_id": None,
+        "exchange_status": None,
+        "exchange_id": None,
     }
     assert order["total"] == "536.65"
     tracking = tau_client.get(f"/track/{order['shipment']['tracking_number']}").json()
