@@ -25,3 +25,19 @@ def test_every_task_has_its_generated_rules() -> None:
         assert f"{task.form} done" in names
         for intent in task.intents:
             assert f"{intent} starts {task.form}" in names
+
+
+def test_every_gated_form_lets_a_yes_or_no_answer_its_prompt() -> None:
+    """The gate's answer is mapped from affirm/deny only while a gated form asks it: a gated form
+    missing from those conditions could never hear its "yes" (found when exchanges were added)."""
+    import yaml
+
+    from actions.dialogue.tasks import load_capabilities
+    from actions.gate import gated_forms
+
+    load_capabilities()
+    slot = yaml.safe_load((processes.ROOT / "domain" / "_shared.yml").read_text())["slots"]["gate_confirmation"]
+    for mapping in slot["mappings"]:
+        forms = {condition["active_loop"] for condition in mapping["conditions"]
+                 if condition.get("requested_slot") == "gate_confirmation"}
+        assert forms == set(gated_forms()), (mapping["intent"], sorted(set(gated_forms()) ^ forms))

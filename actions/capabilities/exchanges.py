@@ -16,7 +16,8 @@ like every write; the prompt says which of the two it is.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -107,6 +108,21 @@ def difference_line(amount: int, method: Optional[Dict[str, Any]], currency: Opt
     if amount > 0:
         return f"• Price difference: you pay {said}, charged to {where}"
     return f"• Price difference: we refund {said} to {where}"
+
+
+def items_named(text: str, items: List[Item], current: List[str]) -> Tuple[List[Item], List[Item]]:
+    """(the items `text` names, the others it could mean): by their names first, since in "the water
+    bottle for 1000ml, glass, red" the options are the new variant's, and "glass" must not pick the
+    glass bookshelf on the same order."""
+    bare = [{"item_id": item["item_id"], "name": item["name"]} for item in items]
+    by_name = {item["item_id"] for item in items_mentioned(text, bare, current=current)}
+    found = items_mentioned(text, items, current=current)
+    unclear = [item for item in ambiguous_mentions(text, items) if item not in found]
+    if not by_name:
+        return found, unclear
+    names = {item["name"] for item in items if item["item_id"] in by_name}
+    found = [item for item in found if item["item_id"] in by_name] or [i for i in items if i["item_id"] in by_name]
+    return found, [item for item in unclear if item["name"] in names and item not in found]
 
 
 class ExchangeCapability(GatedCapability):
@@ -246,6 +262,8 @@ class ValidateExchangeForm(TaskFormValidation):
     task = EXCHANGE_TASK
     gated = True
     staged_slots = ExchangeCapability.staged_slots
+    # "750ml, glass, black" or "gift card" are answers here, not product or shop questions
+    free_text_questions = ("swap_variant", "swap_payment_method")
 
     def name(self) -> Text:
         return "validate_exchange_form"
@@ -294,12 +312,14 @@ class ValidateExchangeForm(TaskFormValidation):
                           products: Dict[str, Dict[str, Any]]) -> None:
         items = [item for item in order["items"] if item.get("product_id")]
         current = [i for i in (ctx.get("swap_items") or []) if any(it["item_id"] == i for it in items)]
-        texts = ([first_text] if first_text else []) + ([ctx.turn.text] if ctx.reading else [])
+        # the answer to "what instead?" or "who pays?" names options ("black"), not items
+        answering = ctx.requested in ("swap_variant", "swap_payment_method")
+        texts = ([first_text] if first_text else []) + ([ctx.turn.text] if ctx.reading and not answering else [])
         asked = ctx.requested == "swap_items"
         selected: Optional[List[str]] = None
         for text in texts:
-            found = items_mentioned(text, items, current=current)
-            if found and [item for item in ambiguous_mentions(text, items) if item not in found]:
+            found, unclear = items_named(text, items, current)
+            if found and unclear:
                 ctx.say("utter_item_ambiguous")
                 ctx.ask("swap_items")
                 return
@@ -448,8 +468,12 @@ class ValidateExchangeForm(TaskFormValidation):
             ctx.halt()
 
 
-class _AskAboutOrder(Action):
+class _AskAboutOrder(Action, ABC):
     """An ask action that needs the verified order (and says so when the API is down)."""
+
+    @abstractmethod
+    def name(self) -> Text:
+        """Abstract, so the SDK does not register the base class."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
                   ) -> List[Dict[Text, Any]]:
@@ -462,9 +486,10 @@ class _AskAboutOrder(Action):
             dispatcher.utter_message(response="utter_commerce_unavailable")
         return []
 
+    @abstractmethod
     async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: CommerceClient, order: Order,
                   customer_id: str) -> None:
-        raise NotImplementedError
+        """Asks the question about the verified `order`."""
 
 
 class ActionAskSwapItems(_AskAboutOrder):

@@ -135,9 +135,14 @@ class ValidatePaymentChangeForm(TaskFormValidation):
     task = PAYMENT_TASK
     gated = True
     staged_slots = PaymentChangeCapability.staged_slots
+    free_text_questions = ("new_payment_method",)  # "my gift card" answers it; it asks nothing about gift cards
 
     def name(self) -> Text:
         return "validate_payment_change_form"
+
+    def remember_mentions(self, ctx: TurnContext) -> None:
+        if ctx.activating:
+            ctx.set("payment_mention", ctx.turn.text)  # "...with my gift card instead", read once verified
 
     async def check_order(self, order: Order, ctx: TurnContext) -> bool:
         if order.get("status") == "processing":

@@ -61,8 +61,7 @@ def methods_named(text: str, methods: Sequence[Method], *, paid_with: Optional[s
     brand = next((value for word, value in BRANDS.items() if word in lowered), None)
     cards = [m for m in methods if m.get("method") == "card"]
     if brand:
-        branded = [m for m in cards if brand in str(m.get("brand") or "").lower().replace(" ", "")]
-        return branded or cards
+        return [m for m in cards if brand in str(m.get("brand") or "").lower().replace(" ", "")]
     if CARD_WORDS.search(said):
         return cards
     return []

@@ -251,3 +251,13 @@ async def test_a_shipped_order_keeps_its_payment(configured, dispatcher) -> None
     tracker = turn(verified(), "I want to pay order 4523 with another card", intent="change_payment_method")
     slots = slot_values(await ValidatePaymentChangeForm().run(dispatcher, tracker, {}))
     assert slots.get("form_halted") and any("already shipped" in str(t) for t in texts(dispatcher))
+
+
+async def test_a_payment_method_named_before_verification_is_read_once_verified(configured, dispatcher) -> None:
+    first = slot_values(await ValidatePaymentChangeForm().run(dispatcher, turn(
+        {}, "can I pay order #4522 with my gift card 2264 instead?", intent="change_payment_method"), {}))
+    assert first["requested_slot"] == "customer_email" and first["payment_mention"]
+    slots = {k: v for k, v in first.items() if k != "requested_slot"}
+    then = slot_values(await ValidatePaymentChangeForm().run(dispatcher, turn(
+        slots, "jane.doe@example.com", form=PAYMENT, requested="customer_email"), {}))
+    assert "utter_payment_too_low" in texts(dispatcher) and then["requested_slot"] == "new_payment_method"
