@@ -68,9 +68,10 @@ class ActionSwitchTask(Action):
             asked = [task for task in asked if task.asked_for_in(turn.text)] or asked[:1]
         target = asked[0]
         worded = task_asked_for_in(turn.text)
-        if len(asked) == 1 and worded is not None and not target.asked_for_in(turn.text):
-            # NLU's task is not what the words ask for, another task is: "can I get these sneakers a
-            # size bigger" read as a return is the exchange it says
+        if (len(asked) == 1 and worded is not None and target.changes_orders and worded.changes_orders
+                and not target.asked_for_in(turn.text)):
+            # NLU's change is not what the words ask for, another change is: "can I get these sneakers
+            # a size bigger" read as a return is the exchange it says
             target, asked = worded, [worded]
         last = text_slot(tracker, "last_task")
         if target.form == RETURN_FORM and len(asked) == 1 and wants_refund_but_unclear(turn):

@@ -16,6 +16,7 @@ from actions.capabilities.exchanges import ExchangeCapability, ValidateExchangeF
 from actions.capabilities.payment_change import PaymentChangeCapability, ValidatePaymentChangeForm
 from actions.dialogue.gate_actions import ActionAskGateConfirmation, ActionResolveGate
 from actions.dialogue.payment_questions import covers, methods_named
+from actions.dialogue.switching import ActionSwitchTask
 from actions.shop.catalogue import choose_variant
 from tests.actions.conftest import texts
 from tests.actions.test_flows import JANE, SAM, slot_values, turn, yes_to
@@ -261,3 +262,15 @@ async def test_a_payment_method_named_before_verification_is_read_once_verified(
     then = slot_values(await ValidatePaymentChangeForm().run(dispatcher, turn(
         slots, "jane.doe@example.com", form=PAYMENT, requested="customer_email"), {}))
     assert "utter_payment_too_low" in texts(dispatcher) and then["requested_slot"] == "new_payment_method"
+
+
+async def test_an_exchange_read_as_a_return_is_started_as_the_exchange_its_words_ask_for(configured,
+                                                                                        dispatcher) -> None:
+    events = await ActionSwitchTask().run(dispatcher, turn({}, "can I swap my sneakers for a bigger size?",
+                                                           intent="request_return"), {})
+    assert {"event": "followup", "name": "exchange_form"} in [
+        {"event": e.get("event"), "name": e.get("name")} for e in events]
+    events = await ActionSwitchTask().run(dispatcher, turn({}, "I want to send the jacket back",
+                                                           intent="request_return"), {})
+    assert {"event": "followup", "name": "return_form"} in [
+        {"event": e.get("event"), "name": e.get("name")} for e in events]
