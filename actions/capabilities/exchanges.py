@@ -181,7 +181,7 @@ class ExchangeCapability(GatedCapability):
             total = money((cents(order.get("total")) + amount) / 100, currency)
             heading = [f"I'm about to change order {shown} before it ships:"]
             tail = [f"• New order total: {total}"]
-            question = "Shall I make this change to the order?"
+            question = "Shall I change the order this way?"
         difference = difference_line(amount, method, currency)
         return Proposal(
             order_id=order["order_id"],
@@ -450,7 +450,8 @@ class ValidateExchangeForm(TaskFormValidation):
                 self.answered(ctx, "swap_payment_method")
                 return
             if not fits:
-                ctx.say("utter_payment_too_low", method=method_label(named[0]), amount=money(amount / 100))
+                ctx.say("utter_payment_too_low", method=method_label(named[0], capital=True),
+                        amount=money(amount / 100))
                 ctx.set("swap_payment_method", None)
                 ctx.ask("swap_payment_method")
                 return
@@ -539,11 +540,12 @@ class ActionAskSwapPaymentMethod(_AskAboutOrder):
 
     async def ask(self, dispatcher, tracker, client, order, customer_id) -> None:
         chosen = tracker.get_slot("swap_items") or []
-        amount = difference_cents(order, {k: v for k, v in (tracker.get_slot("swap_variants") or {}).items()
-                                          if k in chosen})
+        picked = {k: v for k, v in (tracker.get_slot("swap_variants") or {}).items() if k in chosen}
+        amount = difference_cents(order, picked)
         methods = (await blocking(client.get_customer, customer_id)).get("payment_methods") or []
         usable = [m for m in methods if amount < 0 or covers(m, amount / 100)]
+        labels = [str(choice.get("label") or "new choice") for choice in picked.values()]
         response = "utter_ask_swap_payment_method_charge" if amount > 0 else "utter_ask_swap_payment_method_refund"
         dispatcher.utter_message(response=response, amount=money(abs(amount) / 100, order.get("currency")),
-                                 buttons=method_buttons(usable))
+                                 choice=" and the ".join(labels), buttons=method_buttons(usable))
 

@@ -177,7 +177,7 @@ class ValidatePaymentChangeForm(TaskFormValidation):
                 self.answered(ctx, "new_payment_method")
                 return
             if named and not fits:
-                ctx.say("utter_payment_too_low", method=method_label(named[0]),
+                ctx.say("utter_payment_too_low", method=method_label(named[0], capital=True),
                         amount=money(order.get("total"), order.get("currency")))
                 ctx.set("new_payment_method", None)
                 ctx.ask("new_payment_method")

@@ -23,12 +23,12 @@ BRANDS = {"visa": "visa", "master": "mastercard", "mastercard": "mastercard", "a
           "american express": "amex", "discover": "discover", "maestro": "maestro"}
 
 
-def method_label(method: Method, *, balance: bool = True) -> str:
-    """'Visa ending 4242', 'PayPal', 'your gift card 7245904 (balance $20.00)'."""
+def method_label(method: Method, *, balance: bool = True, capital: bool = False) -> str:
+    """'Visa ending 4242', 'PayPal', 'your gift card 7245904 (balance $20.00)' ('Your ...' to start a sentence)."""
     label = payment_label(method)
     if balance and method.get("method") == "gift_card" and method.get("balance") is not None:
-        return f"{label} (balance {money(method['balance'])})"
-    return label
+        label = f"{label} (balance {money(method['balance'])})"
+    return label[0].upper() + label[1:] if capital and label else label
 
 
 def covers(method: Method, amount: float) -> bool:
@@ -69,9 +69,5 @@ def methods_named(text: str, methods: Sequence[Method], *, paid_with: Optional[s
 
 def method_buttons(methods: Sequence[Method]) -> List[Dict[str, str]]:
     """One button per method, its payload plain words NLU reads like typed text."""
-    buttons = []
-    for method in methods:
-        label = method_label(method)
-        buttons.append({"title": label[0].upper() + label[1:],
-                        "payload": "Use " + payment_label(method).removeprefix("your ")})
-    return buttons
+    return [{"title": method_label(method, capital=True),
+             "payload": "Use " + payment_label(method).removeprefix("your ")} for method in methods]

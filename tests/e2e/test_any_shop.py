@@ -362,7 +362,7 @@ def test_an_item_of_an_order_that_has_not_shipped_is_swapped_in_place(shop: Shop
     prompt = chat.say(customer["email"])
     if "more. Which" in prompt:
         prompt = chat.say(chat.payloads()[0])  # the first of the customer's methods that covers it
-    assert "before it ships" in prompt and "Shall I make this change to the order?" in prompt, prompt
+    assert "before it ships" in prompt and "Shall I change the order this way?" in prompt, prompt
     assert "now has the" in chat.say("yes")
     changed = shop.stack.order(order["order_id"])
     assert next(i for i in changed["items"] if i["item_id"] == item["item_id"])["variant_id"] == variant["variant_id"]
