@@ -292,7 +292,8 @@ def test_make_migrate_brings_both_configured_databases_to_their_head(tmp_path):
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "action ledger" in result.stdout and f"applied {', '.join(BOTH_REVISIONS)}" in result.stdout
-    assert "commerce database" in result.stdout and "at 0002_shops_multi_item_returns (head)" in result.stdout
+    commerce_head = max(p.stem for p in (processes.ROOT / "commerce_api" / "migrations" / "versions").glob("0*.py"))
+    assert "commerce database" in result.stdout and f"at {commerce_head} (head)" in result.stdout
     assert differences(ledger_url, ledger.Base.metadata) == []
     again = subprocess.run([str(processes.RASA_BIN / "python"), "scripts/stack.py", "migrate"], cwd=processes.ROOT,
                            env=env, capture_output=True, text=True, timeout=120)
