@@ -16,27 +16,27 @@ like every write; the prompt says which of the two it is.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+import re
 from typing import Any, Dict, List, Optional, Text, Tuple
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
+from rasa_sdk import Tracker
 
 from actions import gate as gate_module
 from actions.api.commerce import CommerceClient, get_commerce_client
-from actions.api.errors import CommerceError, Conflict, NotFound, Rejected
+from actions.api.errors import Conflict, NotFound, Rejected
 from actions.common import blocking, text_slot
+from actions.dialogue.asking import AskAboutOrder
 from actions.dialogue.conversation import verified_order
 from actions.dialogue.finding import ambiguous_mentions, items_mentioned
-from actions.dialogue.payment_questions import covers, method_buttons, method_label, methods_named
+from actions.dialogue.payment_questions import PAYMENT_WORDS, covers, method_buttons, method_label, methods_named
 from actions.dialogue.task_form import TaskFormValidation, TurnContext, item_hint
 from actions.dialogue.tasks import Task, cues, register_task
+from actions.dialogue.turns import Turn
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
 from actions.ledger import FAILED, StagedAction
 from actions.shop import catalogue
 from actions.shop.eligibility import ineligibility_text
-from actions.shop.formatting import friendly_date, item_label, money
+from actions.shop.formatting import cents, friendly_date, item_label, money
 from actions.shop.profile import get_profile
 
 Order = Dict[str, Any]
@@ -48,17 +48,25 @@ SWAP_SLOTS = ("swap_items", "swap_item_mention", "swap_variants", "swap_variant_
 EXCHANGE_TASK = register_task(Task(
     form="exchange_form",
     intents=("request_exchange", "modify_order_items"),
-    cues=cues("exchang", "swap", "switch", "replace", "trade", "instead", "modif", "bigger", "smaller", "larger",
-              "size (up|down)", r"(another|different|other|next|correct|right) (size|colou?r|one|variant|model|"
-              r"version|style|fit)", r"change (the |my |its |their )?(size|colou?r|item|variant|product|order)",
-              r"in (a )?size", "edit (my |the )?(order|item)", "add (a|an|another)"),
+    # the words of a swap only: "instead", "the other one", "my card" also answer other questions
+    cues=cues("exchang", "swap", "replace", "trade", "modif", "bigger", "smaller", "larger", "size (up|down)",
+              r"(another|different|other|next|correct|right) (size|colou?r|variant|model|version|style|fit)",
+              r"change (the |my |its |their )?(size|colou?r|item|variant|product)", r"in (a |another )?size",
+              "edit (my |the )?(order|item)"),
     changes_orders=True,
     slots=SWAP_SLOTS,
 ))
 
 EXCHANGE = "exchange"
 ITEM_CHANGE = "item_change"
-ADDING_WORDS = ("also", "too", "as well", "and the", "plus")
+# "the scarf too" adds an item; "it's too small" and "plus size" do not
+ADDING = re.compile(r"\b(also|as well|and the|plus(?! size)|too(?! (small|big|large|tight|loose|short|long|wide|"
+                    r"narrow|much)))\b", re.IGNORECASE)
+# the questions whose answers may carry the variant (or the payment method) the customer wants
+READS_VARIANT = (None, "swap_items", "swap_variant", "gate_confirmation")
+READS_PAYMENT = (None, "swap_payment_method", "gate_confirmation")
+# words about a variant: at the confirmation they must change it, or be asked about
+VARIANT_WORDS = re.compile(r"\b(size|sizes|bigger|smaller|larger|colou?rs?|cheap\w*|\d+)\b", re.IGNORECASE)
 REFUSALS = {
     "already_returned": "there's already a return or an exchange open for one of the items.",
     "outside_return_window": "the return window has closed.",
@@ -74,19 +82,13 @@ REFUSALS = {
     "already_shipped": "the order has shipped in the meantime.",
     "already_delivered": "the order has been delivered in the meantime.",
     "already_cancelled": "the order was cancelled.",
+    "order_cancelled": "the order was cancelled.",
 }
 
 
 def kind_of(order: Order) -> Optional[str]:
     status = order.get("status")
     return EXCHANGE if status == "delivered" else ITEM_CHANGE if status == "processing" else None
-
-
-def cents(amount: Any) -> int:
-    try:
-        return round(float(amount or 0) * 100)
-    except (TypeError, ValueError):
-        return 0
 
 
 def difference_cents(order: Order, swaps: Dict[str, Dict[str, Any]]) -> int:
@@ -189,7 +191,9 @@ class ExchangeCapability(GatedCapability):
             arguments={
                 "kind": kind, "order_id": order["order_id"], "order_shown": shown,
                 "swaps": {item_id: choice["variant_id"] for item_id, choice in swaps.items()},
+                "products": {item["item_id"]: str(item.get("product_id")) for item in items},
                 "new_labels": labels, "payment_method_id": method_id, "difference": difference,
+                "difference_cents": amount,
             },
             summary_lines=[*heading, *lines, difference, *tail],
             question=question,
@@ -197,6 +201,15 @@ class ExchangeCapability(GatedCapability):
 
     def execute(self, client: CommerceClient, row: StagedAction) -> Outcome:
         args = row.arguments
+        if self._difference_now(client, args) != args["difference_cents"]:
+            # a price moved after the prompt was shown: what the customer agreed to is not what would be
+            # charged — unless this is a retry of a write that already went through (the order's prices moved)
+            done = self.reconcile(client, row)
+            if done is not None:
+                return done
+            return Outcome(False, ["A price has changed since I showed you the exchange, so I haven't changed "
+                                   "anything. Ask me again and I'll show the new amounts."],
+                           {"error_code": "price_changed"}, status=FAILED)
         write = client.create_exchange if args["kind"] == EXCHANGE else client.change_order_items
         try:
             done = write(order_id=args["order_id"], swaps=args["swaps"],
@@ -207,6 +220,20 @@ class ExchangeCapability(GatedCapability):
             return Outcome(False, [f"I couldn't {what}: {why} Nothing was changed."],
                            {"error_code": refusal.code, "reason": refusal.reason}, status=FAILED)
         return self._done(args, done)
+
+    @staticmethod
+    def _difference_now(client: CommerceClient, args: Dict[str, Any]) -> Optional[int]:
+        """The price difference of the staged swaps at today's prices (None: a variant is gone)."""
+        order = client.get_order(args["order_id"])
+        old = {item["item_id"]: cents(item.get("price")) for item in order.get("items") or []}
+        total = 0
+        for item_id, variant_id in args["swaps"].items():
+            product = client.get_product(args["products"][item_id])
+            variant = next((v for v in product.get("variants") or [] if v.get("variant_id") == variant_id), None)
+            if variant is None or item_id not in old:
+                return None
+            total += cents(variant.get("price")) - old[item_id]
+        return total
 
     def reconcile(self, client: CommerceClient, row: StagedAction) -> Optional[Outcome]:
         """Done if the API shows exactly these swaps: an exchange of them, or the order's items changed."""
@@ -272,6 +299,13 @@ class ValidateExchangeForm(TaskFormValidation):
         if ctx.turn.entity_values("item") or ctx.activating:
             ctx.set("swap_item_mention", ctx.turn.text)
 
+    def takes(self, turn: Turn, requested: Optional[str], tracker: Tracker) -> bool:
+        """A payment method at "who pays?" is the answer, whatever else NLU heard in it ("refund the
+        difference to my PayPal" is no new return)."""
+        if requested == "swap_payment_method" and PAYMENT_WORDS.search(turn.text or ""):
+            return True
+        return super().takes(turn, requested, tracker)
+
     def order_hint(self, ctx: TurnContext, text: str, orders: List[Order]) -> Optional[List[Order]]:
         mention = text_slot(ctx.tracker, "swap_item_mention") or ""
         return item_hint(f"{mention}, {text}", orders, statuses=("delivered", "processing"))
@@ -289,11 +323,26 @@ class ValidateExchangeForm(TaskFormValidation):
             ctx.set("swap_item_mention", None)
         await self._take_items(order, ctx, first_text, products)
         if ctx.done:
+            if first_text and ctx.asked == "swap_items":
+                ctx.set("swap_variant_hint", first_text)  # "...for a size 10": kept for the item they pick
             return
         await self._take_variants(order, ctx, first_text, products)
         if ctx.done:
             return
+        await self._refresh_prices(order, ctx, products)
         await self._take_payment(order, ctx, first_text)
+        if not ctx.done and self._unread_change_at_the_gate(ctx):
+            ctx.say("utter_change_unclear")
+            ctx.ask("gate_confirmation")  # the prompt again, as it stands: never a yes to what was not read
+
+    def _unread_change_at_the_gate(self, ctx: TurnContext) -> bool:
+        """Whether the answer to the prompt names a size, colour or payment method and changed nothing
+        ("yes, PayPal" without a PayPal account, "yes in size 12", "yes, with the visa" already chosen):
+        only a plain yes confirms what was shown."""
+        if ctx.requested != "gate_confirmation" or not ctx.reading or self.staged_values_changed(ctx):
+            return False
+        text = ctx.turn.text or ""
+        return bool(PAYMENT_WORDS.search(text) or VARIANT_WORDS.search(text))
 
     def next_question(self, ctx: TurnContext) -> Optional[str]:
         chosen = ctx.get("swap_items") or []
@@ -325,9 +374,11 @@ class ValidateExchangeForm(TaskFormValidation):
                 return
             if found:
                 ids = [item["item_id"] for item in found]
-                adding = current and any(word in text.lower() for word in ADDING_WORDS)
+                if ctx.requested == "gate_confirmation" and len(current) > 1 and set(ids) <= set(current):
+                    continue  # "yes but the sneakers in 11": about a chosen item's variant, not the choice of items
+                adding = current and ADDING.search(text)
                 selected = sorted(set(current) | set(ids), key=[i["item_id"] for i in items].index) if adding else ids
-            elif text is ctx.turn.text and asked and ctx.turn.intent in ("inform", "nlu_fallback"):
+            elif text == ctx.turn.text and asked and ctx.turn.intent in ("inform", "nlu_fallback"):
                 ctx.say("utter_item_ambiguous" if ambiguous_mentions(text, items) else "utter_item_not_on_order",
                         order=get_profile().display_order(order["order_id"]))
                 await self.count_failed_attempt(ctx, "swap_items")
@@ -383,37 +434,67 @@ class ValidateExchangeForm(TaskFormValidation):
         picked = {k: v for k, v in (ctx.get("swap_variants") or {}).items() if k in chosen}
         by_id = {item["item_id"]: item for item in order["items"]}
         waiting = [item_id for item_id in chosen if item_id not in picked]
-        target, text = None, None
-        if ctx.reading and ctx.requested == "swap_variant" and waiting:
-            target = waiting[0]
-            text = " ".join(filter(None, (text_slot(ctx.tracker, "swap_variant_hint"), ctx.turn.text)))
-        elif len(chosen) == 1 and (first_text or ctx.reading):
-            target = chosen[0]  # "exchange my sneakers for a size 10", or "make it an L" at the confirmation
-            text = " ".join(filter(None, (first_text, ctx.turn.text if ctx.reading else None)))
-        if target is None or not text:
+        hint = text_slot(ctx.tracker, "swap_variant_hint")
+        said = ctx.turn.text if ctx.reading and ctx.requested in READS_VARIANT else None
+        words = " ".join(filter(None, (first_text, hint, said)))
+        if not words or not chosen:
             return
-        item = by_id[target]
-        product = await self._product(item, products)
-        choice = catalogue.choose_variant(text, product, item.get("variant_id"))
+        if ctx.requested == "swap_variant" and waiting:
+            targets = {waiting[0]: words}  # the item the question was about
+        elif len(chosen) == 1:
+            targets = {chosen[0]: words}  # "exchange my sneakers for a size 10", "make it an L" at the confirmation
+        else:
+            # several items: each gets the part of the message that names it ("the jacket in L and the sneakers in 10")
+            targets = {}
+            for part in re.split(r",|;|\band\b|\bbut\b", words):
+                named, _ = items_named(part, [by_id[i] for i in chosen], [])
+                if len(named) == 1:
+                    targets.setdefault(named[0]["item_id"], part)
         asked = ctx.requested == "swap_variant"
-        if choice.chosen is not None:
-            picked[target] = {"variant_id": choice.chosen["variant_id"], "price": choice.chosen.get("price"),
-                              "label": new_label(item, choice.chosen)}
-            ctx.set("swap_variant_hint", None)
-            if picked != (ctx.tracker.get_slot("swap_variants") or {}):
-                ctx.set("swap_variants", picked)
-            self.answered(ctx, "swap_variant")
-        elif choice.narrowed:
-            ctx.set("swap_variant_hint", text)
-            ctx.say("utter_variant_narrowed", item=item["name"],
-                    options=catalogue.priced(choice.narrowed[:catalogue.MAX_LISTED]))
-            ctx.ask("swap_variant")
-        elif choice.sold_out:
-            ctx.say("utter_variant_sold_out", item=item["name"], options=catalogue.options_text(choice.sold_out[0]))
-            ctx.ask("swap_variant")
-        elif asked and ctx.turn.intent in ("inform", "nlu_fallback"):
-            ctx.say("utter_variant_unclear")
-            await self.count_failed_attempt(ctx, "swap_variant")
+        for target, text in targets.items():
+            item = by_id[target]
+            product = await self._product(item, products)
+            choice = catalogue.choose_variant(text, product, item.get("variant_id"))
+            if choice.chosen is not None:
+                picked[target] = {"variant_id": choice.chosen["variant_id"], "price": choice.chosen.get("price"),
+                                  "label": new_label(item, choice.chosen)}
+                ctx.set("swap_variant_hint", None)
+                self.answered(ctx, "swap_variant")
+            elif choice.narrowed:
+                ctx.set("swap_variant_hint", text)
+                ctx.say("utter_variant_narrowed", item=item["name"],
+                        options=catalogue.priced(choice.narrowed[:catalogue.MAX_LISTED]))
+                picked.pop(target, None)  # the question that comes next is about this item
+            elif choice.sold_out:
+                ctx.say("utter_variant_sold_out", item=item["name"],
+                        options=catalogue.options_text(choice.sold_out[0]))
+                ctx.set("swap_variant_hint", None)
+                picked.pop(target, None)
+            elif asked and ctx.turn.intent in ("inform", "nlu_fallback"):
+                ctx.say("utter_variant_unclear")
+                await self.count_failed_attempt(ctx, "swap_variant")
+                return
+        if picked != (ctx.tracker.get_slot("swap_variants") or {}):
+            ctx.set("swap_variants", picked or None)
+        if any(target not in picked for target in targets):
+            ctx.ask("swap_variant")  # narrowed or sold out: asked again, about the first item without a choice
+
+    async def _refresh_prices(self, order: Order, ctx: TurnContext, products: Dict[str, Dict[str, Any]]) -> None:
+        """The prices of the chosen variants as the catalogue has them now (the prompt re-reads them too)."""
+        picked = dict(ctx.get("swap_variants") or {})
+        by_id = {item["item_id"]: item for item in order["items"]}
+        changed = False
+        for item_id, choice in picked.items():
+            if item_id not in by_id:
+                continue
+            product = await self._product(by_id[item_id], products)
+            now = next((v for v in product.get("variants") or [] if v.get("variant_id") == choice.get("variant_id")),
+                       None)
+            if now is not None and str(now.get("price")) != str(choice.get("price")):
+                picked[item_id] = {**choice, "price": now.get("price")}
+                changed = True
+        if changed:
+            ctx.set("swap_variants", picked)
 
     # -- who pays the difference ---------------------------------------------------------
 
@@ -436,7 +517,8 @@ class ValidateExchangeForm(TaskFormValidation):
         if current and not any(m.get("payment_method_id") == current for m in usable):
             ctx.set("swap_payment_method", None)
         asked = ctx.requested == "swap_payment_method"
-        texts = ([first_text] if first_text else []) + ([ctx.turn.text] if ctx.reading else [])
+        said = ctx.turn.text if ctx.reading and ctx.requested in READS_PAYMENT else None
+        texts = [text for text in (first_text, said) if text]
         paid_with = (order.get("payment") or {}).get("payment_method_id")
         for text in texts:
             # "the same one" is a payment method only as the answer to that question
@@ -451,7 +533,7 @@ class ValidateExchangeForm(TaskFormValidation):
                 return
             if not fits:
                 ctx.say("utter_payment_too_low", method=method_label(named[0], capital=True),
-                        amount=money(amount / 100))
+                        amount=money(amount / 100, order.get("currency")))
                 ctx.set("swap_payment_method", None)
                 ctx.ask("swap_payment_method")
                 return
@@ -465,35 +547,11 @@ class ValidateExchangeForm(TaskFormValidation):
         if not ctx.get("swap_payment_method") and len(usable) == 1 and len(methods) == 1:
             ctx.set("swap_payment_method", usable[0]["payment_method_id"])  # nothing to choose
         elif not usable:
-            ctx.say("utter_payment_none_covers", amount=money(amount / 100))
+            ctx.say("utter_payment_none_covers", amount=money(amount / 100, order.get("currency")))
             ctx.halt()
 
 
-class _AskAboutOrder(Action, ABC):
-    """An ask action that needs the verified order (and says so when the API is down)."""
-
-    @abstractmethod
-    def name(self) -> Text:
-        """Abstract, so the SDK does not register the base class."""
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-                  ) -> List[Dict[Text, Any]]:
-        client = get_commerce_client()
-        try:
-            order, customer_id = await blocking(verified_order, tracker, client)
-            if order is not None:
-                await self.ask(dispatcher, tracker, client, order, customer_id)
-        except CommerceError:
-            dispatcher.utter_message(response="utter_commerce_unavailable")
-        return []
-
-    @abstractmethod
-    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: CommerceClient, order: Order,
-                  customer_id: str) -> None:
-        """Asks the question about the verified `order`."""
-
-
-class ActionAskSwapItems(_AskAboutOrder):
+class ActionAskSwapItems(AskAboutOrder):
     """Which items, one button per item that could be swapped."""
 
     def name(self) -> Text:
@@ -507,7 +565,7 @@ class ActionAskSwapItems(_AskAboutOrder):
         dispatcher.utter_message(response="utter_ask_swap_items", buttons=buttons)
 
 
-class ActionAskSwapVariant(_AskAboutOrder):
+class ActionAskSwapVariant(AskAboutOrder):
     """What instead, for the first chosen item without a choice: the in-stock variants with their prices."""
 
     def name(self) -> Text:
@@ -532,7 +590,7 @@ class ActionAskSwapVariant(_AskAboutOrder):
                                  buttons=buttons)
 
 
-class ActionAskSwapPaymentMethod(_AskAboutOrder):
+class ActionAskSwapPaymentMethod(AskAboutOrder):
     """Who pays (or gets back) the difference: the customer's own methods; a gift card only if it covers it."""
 
     def name(self) -> Text:

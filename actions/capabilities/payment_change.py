@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
 
 from actions import gate as gate_module
 from actions.api.commerce import CommerceClient, get_commerce_client
-from actions.api.errors import CommerceError, Conflict, NotFound, Rejected
+from actions.api.errors import Conflict, NotFound, Rejected
 from actions.common import blocking, text_slot
+from actions.dialogue.asking import AskAboutOrder
 from actions.dialogue.conversation import verified_order
-from actions.dialogue.payment_questions import covers, method_buttons, method_label, methods_named
+from actions.dialogue.payment_questions import PAYMENT_WORDS, covers, method_buttons, method_label, methods_named
 from actions.dialogue.task_form import TaskFormValidation, TurnContext
 from actions.dialogue.tasks import Task, cues, register_task
+from actions.dialogue.turns import Turn
 from actions.gate import GatedCapability, NotPossible, Outcome, Proposal
 from actions.ledger import FAILED, StagedAction
-from actions.shop.formatting import money, payment_label
+from actions.shop.formatting import cents, money, payment_label
 from actions.shop.profile import get_profile
 
 Order = Dict[str, Any]
@@ -32,8 +33,8 @@ Method = Dict[str, Any]
 PAYMENT_TASK = register_task(Task(
     form="payment_change_form",
     intents=("change_payment_method",),
-    cues=cues(r"pay(ment|ing)?\b", "paid", "gift ?card", "pay ?pal", "card", "charg", "billing", "bill (it|me)",
-              "visa", "master ?card", "amex"),
+    # paying words, not a card's name alone: "back to my card" answers a return's refund question
+    cues=cues(r"pay(ment|ing)?\b", "paid", "charg", "billing", "bill (it|me)"),
     changes_orders=True,
     slots=("new_payment_method", "payment_mention"),
 ))
@@ -63,10 +64,7 @@ def other_methods(order: Order, methods: List[Method]) -> List[Method]:
 
 
 def total_of(order: Order) -> float:
-    try:
-        return float(order.get("total") or 0)
-    except (TypeError, ValueError):
-        return 0.0
+    return cents(order.get("total")) / 100
 
 
 class PaymentChangeCapability(GatedCapability):
@@ -96,7 +94,7 @@ class PaymentChangeCapability(GatedCapability):
             order_id=order["order_id"],
             customer_id=customer_id,
             arguments={"order_id": order["order_id"], "order_shown": shown, "payment_method_id": chosen,
-                       "old_label": old, "new_label": new, "total": total},
+                       "old_label": old, "new_label": new, "total": total, "total_cents": cents(order.get("total"))},
             summary_lines=[f"I'm about to change how order {shown} is paid:", f"• From: {old}", f"• To: {new}",
                            f"• Amount: {total}, charged to {new}; {old} gets the {total} back"],
             question="Shall I change the payment method?",
@@ -104,6 +102,14 @@ class PaymentChangeCapability(GatedCapability):
 
     def execute(self, client: CommerceClient, row: StagedAction) -> Outcome:
         args = row.arguments
+        if cents(client.get_order(args["order_id"]).get("total")) != args["total_cents"]:
+            # the total moved after the prompt was shown: what the customer agreed to is not what would be charged
+            done = self.reconcile(client, row)
+            if done is not None:
+                return done
+            return Outcome(False, [f"Order {args['order_shown']}'s total has changed since I showed it, so I haven't "
+                                   "changed anything. Ask me again and I'll show the new amount."],
+                           {"error_code": "total_changed"}, status=FAILED)
         try:
             client.change_order_payment(order_id=args["order_id"], payment_method_id=args["payment_method_id"],
                                         idempotency_key=row.id)
@@ -140,6 +146,11 @@ class ValidatePaymentChangeForm(TaskFormValidation):
     def name(self) -> Text:
         return "validate_payment_change_form"
 
+    def takes(self, turn: Turn, requested: Optional[str], tracker: Tracker) -> bool:
+        if requested == "new_payment_method" and PAYMENT_WORDS.search(turn.text or ""):
+            return True  # "my gift card, it has enough on it" answers the question
+        return super().takes(turn, requested, tracker)
+
     def remember_mentions(self, ctx: TurnContext) -> None:
         if ctx.activating:
             ctx.set("payment_mention", ctx.turn.text)  # "...with my gift card instead", read once verified
@@ -171,6 +182,12 @@ class ValidatePaymentChangeForm(TaskFormValidation):
                 ctx.ask("new_payment_method")
                 return
             fits = [m for m in named if m in usable]
+            if (ctx.requested == "gate_confirmation" and ctx.reading and PAYMENT_WORDS.search(ctx.turn.text)
+                    and (len(fits) != 1 or fits[0]["payment_method_id"] == ctx.get("new_payment_method"))):
+                # "yes, the gift card" with two, or naming the one already chosen: only a plain yes confirms
+                ctx.say("utter_change_unclear")
+                ctx.ask("gate_confirmation")
+                return
             if len(fits) == 1:
                 if fits[0]["payment_method_id"] != ctx.get("new_payment_method"):
                     ctx.set("new_payment_method", fits[0]["payment_method_id"])
@@ -200,26 +217,17 @@ class ValidatePaymentChangeForm(TaskFormValidation):
         return None if ctx.get("new_payment_method") else "new_payment_method"
 
 
-class ActionAskNewPaymentMethod(Action):
+class ActionAskNewPaymentMethod(AskAboutOrder):
     """Which method instead: the customer's others, a gift card only if it covers the total."""
 
     def name(self) -> Text:
         return "action_ask_new_payment_method"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-                  ) -> List[Dict[Text, Any]]:
-        client = get_commerce_client()
-        try:
-            order, customer_id = await blocking(verified_order, tracker, client)
-            if order is None:
-                return []
-            customer = await blocking(client.get_customer, customer_id)
-        except CommerceError:
-            dispatcher.utter_message(response="utter_commerce_unavailable")
-            return []
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: CommerceClient, order: Order,
+                  customer_id: str) -> None:
+        customer = await blocking(client.get_customer, customer_id)
         usable = [m for m in other_methods(order, customer.get("payment_methods") or []) if covers(m, total_of(order))]
         dispatcher.utter_message(response="utter_ask_new_payment_method",
                                  method=payment_label(order.get("payment")),
                                  total=money(order.get("total"), order.get("currency")),
                                  buttons=method_buttons(usable))
-        return []

@@ -337,7 +337,7 @@ class ValidateReturnForm(TaskFormValidation):
     async def _any_other_returnable(self, order: Order, refused: List[str]) -> bool:
         client = get_commerce_client()
         for item in order["items"]:
-            if item["item_id"] in refused or item.get("return_status"):
+            if item["item_id"] in refused or item.get("return_status") or item.get("exchange_id"):
                 continue
             verdict = await blocking(client.return_eligibility, order["order_id"], item["item_id"])
             if verdict.get("eligible"):
@@ -419,7 +419,7 @@ class ActionAskReturnItems(Action):
             return []
         currency = order.get("currency")
         buttons = [{"title": f"{item_label(item)} — {money(item['price'], currency)}", "payload": item_label(item)}
-                   for item in order["items"] if not item.get("return_status")]
+                   for item in order["items"] if not item.get("return_status") and not item.get("exchange_id")]
         if len(buttons) > 1:
             buttons.append({"title": "All of them", "payload": "All of them"})
         dispatcher.utter_message(response="utter_ask_return_items", buttons=buttons)

@@ -1,16 +1,21 @@
-"""The questions every task asks: who are you, and which of your orders? (listed only for the verified customer)."""
+"""The questions every task asks: who are you, and which of your orders? (listed only for the verified customer).
+
+`AskAboutOrder` is the base of a task's own questions about the verified order.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.api.commerce import get_commerce_client
+from actions.api.commerce import CommerceClient, get_commerce_client
 from actions.api.errors import CommerceError
 from actions.common import blocking
+from actions.dialogue.conversation import verified_order
 from actions.dialogue.finding import order_buttons
 from actions.dialogue.tasks import task_for_form
 from actions.identity.verification import current_customer
@@ -57,3 +62,27 @@ class ActionAskCustomerEmail(Action):
             task = task_for_form(tracker.active_loop_name)
             dispatcher.utter_message(response=task.verification_prompt if task else "utter_ask_customer_email")
         return []
+
+
+class AskAboutOrder(Action, ABC):
+    """An ask action that needs the verified order (and says so when the API is down)."""
+
+    @abstractmethod
+    def name(self) -> Text:
+        """Abstract, so the SDK does not register the base class."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+                  ) -> List[Dict[Text, Any]]:
+        client = get_commerce_client()
+        try:
+            order, customer_id = await blocking(verified_order, tracker, client)
+            if order is not None:
+                await self.ask(dispatcher, tracker, client, order, customer_id)
+        except CommerceError:
+            dispatcher.utter_message(response="utter_commerce_unavailable")
+        return []
+
+    @abstractmethod
+    async def ask(self, dispatcher: CollectingDispatcher, tracker: Tracker, client: CommerceClient,
+                  order: Dict[str, Any], customer_id: str) -> None:
+        """Asks the question about the verified `order`."""

@@ -11,6 +11,7 @@ import re
 from typing import Any, Dict, List, Optional, Sequence
 
 from actions.shop.formatting import card_digits, money, payment_label
+from actions.shop.order_numbers import find_order_numbers
 
 Method = Dict[str, Any]
 
@@ -18,7 +19,12 @@ GIFT_CARD_WORDS = re.compile(r"\bgift[ -]?cards?\b|\bgiftcards?\b|\bvoucher\b", 
 PAYPAL_WORDS = re.compile(r"\bpay ?pal\b", re.IGNORECASE)
 CARD_WORDS = re.compile(r"\b(credit|debit|bank)?\s*card\b|\b(visa|master ?card|mastercard|amex|american express|"
                         r"discover|maestro)\b", re.IGNORECASE)
+# any words that name a kind of payment method (an answer to "which method?")
+PAYMENT_WORDS = re.compile(GIFT_CARD_WORDS.pattern + "|" + PAYPAL_WORDS.pattern + "|" + CARD_WORDS.pattern,
+                           re.IGNORECASE)
 SAME_WORDS = re.compile(r"\b(same|original|how i paid|what i paid with|the one i paid with|as before)\b", re.IGNORECASE)
+NOT_THIS = re.compile(r"\b(not|instead of|rather than|no longer|from)\s+(the |my |your |a )?(gift[ -]?card|giftcard|"
+                      r"pay ?pal|visa|master ?card|amex|credit card|debit card|card)( ending)?( \d+)?", re.IGNORECASE)
 BRANDS = {"visa": "visa", "master": "mastercard", "mastercard": "mastercard", "amex": "amex",
           "american express": "amex", "discover": "discover", "maestro": "maestro"}
 
@@ -43,9 +49,12 @@ def covers(method: Method, amount: float) -> bool:
 
 def methods_named(text: str, methods: Sequence[Method], *, paid_with: Optional[str] = None) -> List[Method]:
     """The methods among `methods` that `text` names; the order's own (`paid_with`) for "the same one"."""
-    said = str(text or "")
+    # "my visa, not the gift card": what is refused names nothing; order numbers are no card digits
+    said = NOT_THIS.sub(" ", str(text or ""))
+    for number in find_order_numbers(said, expected=False):
+        said = said.replace(number, " ")
     lowered = said.lower()
-    digits = set(re.findall(r"\d{4,}", said))
+    digits = set(re.findall(r"\b\d{4,}\b", said))
     by_digits = [m for m in methods if any(d in (str(m.get("last4") or ""), card_digits(m.get("payment_method_id")))
                                            or card_digits(m.get("payment_method_id")).endswith(d) for d in digits)]
     if by_digits:

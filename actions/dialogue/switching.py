@@ -67,12 +67,6 @@ class ActionSwitchTask(Action):
             # the mat from order W1" is one return, whatever the multi-intent guess says).
             asked = [task for task in asked if task.asked_for_in(turn.text)] or asked[:1]
         target = asked[0]
-        worded = task_asked_for_in(turn.text)
-        if (len(asked) == 1 and worded is not None and target.changes_orders and worded.changes_orders
-                and not target.asked_for_in(turn.text)):
-            # NLU's change is not what the words ask for, another change is: "can I get these sneakers
-            # a size bigger" read as a return is the exchange it says
-            target, asked = worded, [worded]
         last = text_slot(tracker, "last_task")
         if target.form == RETURN_FORM and len(asked) == 1 and wants_refund_but_unclear(turn):
             events = await _leave_current(tracker)
@@ -82,6 +76,12 @@ class ActionSwitchTask(Action):
                 and _about_an_order(last) and carries_values(turn)):
             # Not a request for this change at all: the customer corrects the task they were doing.
             return await _leave_current(tracker) + [SlotSet("last_task", last), FollowupAction(last)]
+        worded = task_asked_for_in(turn.text)
+        if (len(asked) == 1 and worded is not None and target.changes_orders and worded.changes_orders
+                and not target.asked_for_in(turn.text)):
+            # NLU's change is not what the words ask for, another change is: "can I get these sneakers
+            # a size bigger" read as a return is the exchange it says
+            target, asked = worded, [worded]
         queue = [{"form": task.form, "text": turn.text} for task in asked[1:] if task.form != target.form]
         events = await _leave_current(tracker)
         return events + [SlotSet("pending_tasks", queue or None), SlotSet("last_task", None),

@@ -103,6 +103,10 @@ SWITCH_CONFIDENCE = 0.6
 # only a doubt ("maybe, I think so"), while "no, maybe later" is a no.
 CLEAR_NO = re.compile(r"\b(no|nope|nah|not|don'?t|do not|never|stop|cancel|wrong|leave it)\b", re.IGNORECASE)
 HEDGED = re.compile(r"\?|\b(maybe|perhaps|not sure|unsure|i think|i guess|probably|hmm+|wait|if)\b", re.IGNORECASE)
+# A yes that asks for a change ("yes, but put it on PayPal") which changed nothing the row holds
+# could not be read: it is asked about, never taken as a yes to the prompt as shown.
+ASKS_A_CHANGE = re.compile(r"\b(but|instead|rather|actually|except|make it|change|switch|swap|put it on)\b",
+                           re.IGNORECASE)
 
 
 class TurnContext:
@@ -285,17 +289,15 @@ class TaskFormValidation(FormValidationAction, ABC):
             return free_text and not turn.confident()
         other = task_for_intent(intent)
         if other is not None:
-            # "Sorry, I meant order 4522" read as cancel_order: a correction, not a new destructive task.
-            if other.changes_orders and not other.asked_for_in(turn.text) and self._carries_values(turn, tracker):
+            # A change of an order that the words do not ask for never interrupts: "Sorry, I meant order
+            # 4522" read as cancel_order is a correction, "back to my card" read as change_payment_method
+            # answers the refund question.
+            if other.changes_orders and not other.asked_for_in(turn.text):
                 return True
             if other.asked_for_in(turn.text) and turn.confident(SWITCH_CONFIDENCE):
                 return False  # "actually, can you cancel order 4522 instead": asked for in words
             return free_text and not turn.confident()
         return True
-
-    def _carries_values(self, turn: Turn, tracker: Tracker) -> bool:
-        expected = text_slot(tracker, "requested_slot") == "order_id"
-        return bool(find_order_numbers(turn.text, expected=expected) or turn.entity_values("item"))
 
     async def converse(self, ctx: TurnContext) -> None:
         ctx.changes.update(verification_events(ctx.tracker))
@@ -316,6 +318,8 @@ class TaskFormValidation(FormValidationAction, ABC):
                 ctx.unavailable(error)
                 return
             if ctx.done or order is None:
+                if ctx.activating and ctx.reading:
+                    self.remember_mentions(ctx)  # "...with my gift card instead", read once the order is known
                 return
             if not await self.check_order(order, ctx):
                 ctx.halt()
@@ -516,6 +520,8 @@ class TaskFormValidation(FormValidationAction, ABC):
             ctx.set("gate_confirmation", False)
             ctx.finish()
             return
+        elif turn.intent == "affirm" and ASKS_A_CHANGE.search(turn.text):
+            ctx.say("utter_change_unclear")
         elif (turn.intent == "affirm" and turn.confident(CONFIRMATION_CONFIDENCE) and not HEDGED.search(turn.text)
               and ctx.get("gate_confirmation") is True):
             row = await blocking(get_gate().open_row, text_slot(ctx.tracker, "gate_action_id"), ctx.tracker.sender_id)

@@ -24,6 +24,8 @@ def ineligibility_text(item: Dict[str, Any], eligibility: Dict[str, Any], *, doi
     if reason == "final_sale":
         refunded = " or refunded" if doing == "returned" else ""
         return f"The {name} was a final-sale item, so it can't be {doing}{refunded}."
+    if reason == "already_returned" and item.get("exchange_id"):
+        return f"There's already an exchange open for the {name} ({item['exchange_id']}), so it can't be {doing} too."
     if reason == "already_returned":
         if doing == "returned":
             return f"There's already a return open for the {name}. Ask me \"where is my refund\" to follow it."

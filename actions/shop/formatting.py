@@ -22,6 +22,14 @@ def money(amount: Any, currency: Optional[str] = None) -> str:
     return format_currency(value, currency or profile.currency, locale=profile.locale)
 
 
+def cents(amount: Any) -> int:
+    """'89.50' → 8950 (anything that is not a number → 0): sums of money without float drift."""
+    try:
+        return int((Decimal(str(amount or 0)) * 100).quantize(Decimal(1)))
+    except (InvalidOperation, ValueError):
+        return 0
+
+
 def parse_day(value: Optional[str]) -> Optional[date]:
     """An ISO date or timestamp ('2026-11-26', '2026-11-26T10:00:00Z') → its calendar day."""
     if not value:

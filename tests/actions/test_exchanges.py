@@ -274,3 +274,57 @@ async def test_an_exchange_read_as_a_return_is_started_as_the_exchange_its_words
                                                            intent="request_return"), {})
     assert {"event": "followup", "name": "return_form"} in [
         {"event": e.get("event"), "name": e.get("name")} for e in events]
+
+
+# -- counterexamples a review found (each was a way to a yes that was not a yes, or a lost answer) --
+
+
+async def test_yes_but_a_payment_method_the_customer_does_not_have_is_asked_about_not_taken(gate, api_calls,
+                                                                                           dispatcher) -> None:
+    slots = exchange_slots("4521", "4521-1", "denim-jacket-l", "95.00", swap_payment_method="pm_jane_visa_4242")
+    row = await stage(gate, dispatcher, slots, EXCHANGE)
+    tracker = yes_to(row, {**slots, "gate_confirmation": True, "requested_slot": "gate_confirmation"},
+                     text="yes, but put it on PayPal")
+    tracker.active_loop = {"name": EXCHANGE}
+    events = slot_values(await ValidateExchangeForm().run(dispatcher, tracker, {}))
+    assert events["requested_slot"] == "gate_confirmation" and events.get("gate_confirmation") is None
+    assert "utter_change_unclear" in texts(dispatcher) and api_calls.count("POST /exchanges") == 0
+
+
+async def test_a_price_that_changed_after_the_prompt_is_not_charged(gate, api_calls, dispatcher) -> None:
+    slots = exchange_slots("4521", "4521-1", "denim-jacket-l", "95.00", swap_payment_method="pm_jane_visa_4242")
+    row = await stage(gate, dispatcher, slots, EXCHANGE)
+    row.arguments = {**row.arguments, "difference_cents": 500}  # what the prompt said when the L cost $94.00
+    outcome = ExchangeCapability().execute(get_commerce_client(), row)
+    assert not outcome.succeeded and "price has changed" in outcome.messages[0]
+    assert api_calls.count("POST /exchanges") == 0 and get_commerce_client().list_exchanges("4521") == []
+
+
+async def test_the_answer_to_who_pays_never_moves_the_size(configured, dispatcher) -> None:
+    chosen = verified(order_id="4521", swap_items=["4521-1"], swap_needs_payment=True,
+                      swap_variants={"4521-1": {"variant_id": "denim-jacket-l", "price": "95.00"}})
+    slots = await exchange_turn(dispatcher, chosen, "the bigger gift card", requested="swap_payment_method")
+    assert slots.get("swap_variants", chosen["swap_variants"])["4521-1"]["variant_id"] == "denim-jacket-l"
+    assert slots["swap_payment_method"] == "pm_jane_gift_card_7310"  # the one of the two that covers $6.00
+
+
+def test_a_payment_method_is_an_answer_and_a_card_alone_switches_no_task() -> None:
+    from actions.capabilities.returns import ValidateReturnForm
+    from actions.dialogue.turns import read_turn
+
+    asked = turn({}, "refund the difference to my paypal", intent="request_return", form=EXCHANGE,
+                 requested="swap_payment_method")
+    assert ValidateExchangeForm().takes(read_turn(asked), "swap_payment_method", asked)
+    asked = turn({}, "back to my card", intent="change_payment_method", form="return_form",
+                 requested="return_refund_method")
+    assert ValidateReturnForm().takes(read_turn(asked), "return_refund_method", asked)
+
+
+async def test_yes_but_a_sold_out_size_at_the_confirmation_asks_again_about_the_item(configured, dispatcher) -> None:
+    from actions.capabilities.exchanges import ActionAskSwapVariant
+
+    slots = exchange_slots("4521", "4521-1", "denim-jacket-l", "95.00", swap_payment_method="pm_jane_visa_4242")
+    events = await exchange_turn(dispatcher, slots, "yes but in XL", intent="affirm", requested="gate_confirmation")
+    assert "utter_variant_sold_out" in texts(dispatcher) and events["requested_slot"] == "swap_variant"
+    await ActionAskSwapVariant().run(dispatcher, turn({**slots, **events}, ""), {})
+    assert dispatcher.messages[-1]["response"] == "utter_ask_swap_variant" and dispatcher.messages[-1]["buttons"]
