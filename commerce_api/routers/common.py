@@ -1,13 +1,18 @@
-"""Pieces shared by the routers: the Idempotency-Key and X-Client-Key headers, documented error responses."""
+"""Pieces shared by the routers: the Idempotency-Key and X-Client-Key headers, documented error responses,
+and the one way a write answers (`write_once`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from commerce_api import attempts
+from commerce_api import attempts, idempotency
+from commerce_api.db import Database
 from commerce_api.deps import SettingsDep
 from commerce_api.ids import CLIENT_KEY_PATTERN
 from commerce_api.schemas import ErrorResponse
@@ -23,6 +28,31 @@ IdempotencyKeyHeader = Annotated[
 _RETRY_AFTER = {
     "Retry-After": {"description": "Seconds until another attempt can be made.", "schema": {"type": "integer"}}
 }
+
+
+def write_once(
+    request: Request,
+    database: Database,
+    key: str,
+    payload: Any,
+    produce: Callable[[Session], BaseModel],
+    *,
+    status: int = 200,
+) -> Response:
+    """A write that happens at most once per Idempotency-Key: `produce` runs in one transaction with the key's
+    claim, and a retry with the same key and body (`payload` is what is fingerprinted) replays its answer."""
+
+    def work(session: Session) -> tuple[int, bytes]:
+        return status, produce(session).model_dump_json().encode("utf-8")
+
+    return idempotency.execute(
+        database=database,
+        key=key,
+        method=request.method,
+        route=request.scope["path"],
+        request_hash=idempotency.fingerprint(payload),
+        work=work,
+    )
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
-from sqlalchemy.orm import Session
 
 from commerce_api import idempotency, schemas
 from commerce_api.deps import DatabaseDep, ReadSession
 from commerce_api.formatting import utcnow
-from commerce_api.routers.common import ClientSubject, IdempotencyKeyHeader, VerifyLimits, error_responses
+from commerce_api.routers.common import ClientSubject, IdempotencyKeyHeader, VerifyLimits, error_responses, write_once
 from commerce_api.services import customers, verification
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -73,15 +72,7 @@ def change_default_address(
     key = idempotency.require_key(idempotency_key)
     customers.check_customer_id(customer_id)  # before an idempotency key is stored against a malformed id
 
-    def work(session: Session) -> tuple[int, bytes]:
-        out = customers.change_default_address(session=session, customer_id=customer_id, change=body)
-        return 200, out.model_dump_json().encode("utf-8")
-
-    return idempotency.execute(
-        database=database,
-        key=key,
-        method="PATCH",
-        route=request.scope["path"],
-        request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
-        work=work,
+    return write_once(
+        request, database, key, body.model_dump(mode="json"),
+        lambda session: customers.change_default_address(session=session, customer_id=customer_id, change=body),
     )

@@ -4,12 +4,11 @@ changing items and the payment method."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy.orm import Session
 
 from commerce_api import idempotency, schemas
 from commerce_api.deps import DatabaseDep, ReadSession, SettingsDep
 from commerce_api.formatting import utcnow
-from commerce_api.routers.common import ClientSubject, IdempotencyKeyHeader, VerifyLimits, error_responses
+from commerce_api.routers.common import ClientSubject, IdempotencyKeyHeader, VerifyLimits, error_responses, write_once
 from commerce_api.services import item_changes, orders, payments, verification
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -73,17 +72,9 @@ def cancel(
     orders.check_order_id(order_id)  # before an idempotency key is stored against a malformed id
     reason = body.reason if body else None
 
-    def work(session: Session) -> tuple[int, bytes]:
-        out = orders.cancel_order(session=session, order_id=order_id, reason=reason, now=utcnow())
-        return 200, out.model_dump_json().encode("utf-8")
-
-    return idempotency.execute(
-        database=database,
-        key=key,
-        method="POST",
-        route=request.scope["path"],
-        request_hash=idempotency.fingerprint({"reason": reason}),
-        work=work,
+    return write_once(
+        request, database, key, {"reason": reason},
+        lambda session: orders.cancel_order(session=session, order_id=order_id, reason=reason, now=utcnow()),
     )
 
 
@@ -102,20 +93,11 @@ def change_shipping_address(
     key = idempotency.require_key(idempotency_key)
     orders.check_order_id(order_id)  # before an idempotency key is stored against a malformed id
 
-    def work(session: Session) -> tuple[int, bytes]:
-        out = orders.change_shipping_address(session=session, order_id=order_id, change=body)
-        return 200, out.model_dump_json().encode("utf-8")
-
-    return idempotency.execute(
-        database=database,
-        key=key,
-        method="PATCH",
-        route=request.scope["path"],
-        # address2/state left out when absent, so a retry of a body from before they existed hashes as it did.
-        request_hash=idempotency.fingerprint(
-            body.model_dump(mode="json", exclude={f for f in ("address2", "state") if getattr(body, f) is None})
-        ),
-        work=work,
+    # address2/state left out when absent, so a retry of a body from before they existed hashes as it did.
+    absent = {field for field in ("address2", "state") if getattr(body, field) is None}
+    return write_once(
+        request, database, key, body.model_dump(mode="json", exclude=absent),
+        lambda session: orders.change_shipping_address(session=session, order_id=order_id, change=body),
     )
 
 
@@ -139,17 +121,9 @@ def change_items(
     key = idempotency.require_key(idempotency_key)
     orders.check_order_id(order_id)  # before an idempotency key is stored against a malformed id
 
-    def work(session: Session) -> tuple[int, bytes]:
-        out = item_changes.change_items(session=session, order_id=order_id, change=body)
-        return 200, out.model_dump_json().encode("utf-8")
-
-    return idempotency.execute(
-        database=database,
-        key=key,
-        method="PATCH",
-        route=request.scope["path"],
-        request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
-        work=work,
+    return write_once(
+        request, database, key, body.model_dump(mode="json"),
+        lambda session: item_changes.change_items(session=session, order_id=order_id, change=body),
     )
 
 
@@ -172,15 +146,7 @@ def change_payment(
     key = idempotency.require_key(idempotency_key)
     orders.check_order_id(order_id)  # before an idempotency key is stored against a malformed id
 
-    def work(session: Session) -> tuple[int, bytes]:
-        out = payments.change_payment(session=session, order_id=order_id, change=body)
-        return 200, out.model_dump_json().encode("utf-8")
-
-    return idempotency.execute(
-        database=database,
-        key=key,
-        method="PATCH",
-        route=request.scope["path"],
-        request_hash=idempotency.fingerprint(body.model_dump(mode="json")),
-        work=work,
+    return write_once(
+        request, database, key, body.model_dump(mode="json"),
+        lambda session: payments.change_payment(session=session, order_id=order_id, change=body),
     )

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy.orm import Session
 
 from commerce_api import idempotency, schemas
 from commerce_api.deps import DatabaseDep, ReadSession, SettingsDep
 from commerce_api.formatting import utcnow
-from commerce_api.routers.common import IdempotencyKeyHeader, error_responses
+from commerce_api.routers.common import IdempotencyKeyHeader, error_responses, write_once
 from commerce_api.services import returns
 
 router = APIRouter(prefix="/returns", tags=["returns"])
@@ -35,19 +34,12 @@ def create_return(
 ):
     key = idempotency.require_key(idempotency_key)
 
-    def work(session: Session) -> tuple[int, bytes]:
-        out = returns.create_return(
+    return write_once(
+        request, database, key, body.fingerprint_payload(),
+        lambda session: returns.create_return(
             session=session, request=body, now=utcnow(), window_days=settings.return_window_days
-        )
-        return 201, out.model_dump_json().encode("utf-8")
-
-    return idempotency.execute(
-        database=database,
-        key=key,
-        method="POST",
-        route=request.scope["path"],
-        request_hash=idempotency.fingerprint(body.fingerprint_payload()),
-        work=work,
+        ),
+        status=201,
     )
 
 
