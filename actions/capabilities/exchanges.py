@@ -102,14 +102,13 @@ def new_label(item: Item, variant: Dict[str, Any]) -> str:
     return item_label({"name": item["name"], "options": options}) if options else str(item["name"])
 
 
-def difference_line(amount: int, method: Optional[Dict[str, Any]], currency: Optional[str]) -> str:
+def difference_said(amount: int, method: Optional[Dict[str, Any]], currency: Optional[str]) -> Optional[str]:
+    """'you pay $6.00, charged to Visa ending 4242', 'we refund $5.00 to PayPal'; None when there is none."""
     if amount == 0:
-        return "• Price difference: none"
+        return None
     said = money(abs(amount) / 100, currency)
     where = method_label(method, balance=False) if method else "your payment method"
-    if amount > 0:
-        return f"• Price difference: you pay {said}, charged to {where}"
-    return f"• Price difference: we refund {said} to {where}"
+    return f"you pay {said}, charged to {where}" if amount > 0 else f"we refund {said} to {where}"
 
 
 def items_named(text: str, items: List[Item], current: List[str]) -> Tuple[List[Item], List[Item]]:
@@ -184,7 +183,7 @@ class ExchangeCapability(GatedCapability):
             heading = [f"I'm about to change order {shown} before it ships:"]
             tail = [f"• New order total: {total}"]
             question = "Shall I change the order this way?"
-        difference = difference_line(amount, method, currency)
+        difference = difference_said(amount, method, currency)
         return Proposal(
             order_id=order["order_id"],
             customer_id=customer_id,
@@ -195,7 +194,7 @@ class ExchangeCapability(GatedCapability):
                 "new_labels": labels, "payment_method_id": method_id, "difference": difference,
                 "difference_cents": amount,
             },
-            summary_lines=[*heading, *lines, difference, *tail],
+            summary_lines=[*heading, *lines, f"• Price difference: {difference or 'none'}", *tail],
             question=question,
         )
 
@@ -225,15 +224,15 @@ class ExchangeCapability(GatedCapability):
     def _difference_now(client: CommerceClient, args: Dict[str, Any]) -> Optional[int]:
         """The price difference of the staged swaps at today's prices (None: a variant is gone)."""
         order = client.get_order(args["order_id"])
-        old = {item["item_id"]: cents(item.get("price")) for item in order.get("items") or []}
-        total = 0
+        on_order = {item["item_id"] for item in order.get("items") or []}
+        priced: Dict[str, Dict[str, Any]] = {}
         for item_id, variant_id in args["swaps"].items():
             product = client.get_product(args["products"][item_id])
             variant = next((v for v in product.get("variants") or [] if v.get("variant_id") == variant_id), None)
-            if variant is None or item_id not in old:
+            if variant is None or item_id not in on_order:
                 return None
-            total += cents(variant.get("price")) - old[item_id]
-        return total
+            priced[item_id] = variant
+        return difference_cents(order, priced)
 
     def reconcile(self, client: CommerceClient, row: StagedAction) -> Optional[Outcome]:
         """Done if the API shows exactly these swaps: an exchange of them, or the order's items changed."""
@@ -258,13 +257,13 @@ class ExchangeCapability(GatedCapability):
     def _done(args: Dict[str, Any], done: Dict[str, Any]) -> Outcome:
         labels = args.get("new_labels") or []
         what = labels[0] if len(labels) == 1 else f"{len(labels)} items"
-        money_line = args.get("difference", "").removeprefix("• Price difference: ")
-        money_said = "" if money_line in ("", "none") else f" Price difference: {money_line}."
+        money_said = f" Price difference: {args['difference']}." if args.get("difference") else ""
         if args["kind"] == EXCHANGE:
             reference = done.get("label_reference")
             label = f" (label reference {reference})" if reference else ""
+            exchange = f"exchange {done['exchange_id']}" if done.get("exchange_id") else "exchange"
             return Outcome(True, [
-                f"Done — your exchange {done.get('exchange_id') or ''} for the {what} is created.".replace("  ", " "),
+                f"Done — your {exchange} for the {what} is created.",
                 f"We've emailed you a prepaid return label{label} for the old item; the new one ships to your "
                 f"delivery address.{money_said}",
             ], {"exchange_id": done.get("exchange_id"), "label_reference": reference})
@@ -291,6 +290,8 @@ class ValidateExchangeForm(TaskFormValidation):
     staged_slots = ExchangeCapability.staged_slots
     # "750ml, glass, black" or "gift card" are answers here, not product or shop questions
     free_text_questions = ("swap_variant", "swap_payment_method")
+    # "yes, PayPal" without a PayPal account, "yes in size 12", "yes, with the visa" already chosen
+    gate_words = re.compile(f"{PAYMENT_WORDS.pattern}|{VARIANT_WORDS.pattern}", re.IGNORECASE)
 
     def name(self) -> Text:
         return "validate_exchange_form"
@@ -331,18 +332,6 @@ class ValidateExchangeForm(TaskFormValidation):
             return
         await self._refresh_prices(order, ctx, products)
         await self._take_payment(order, ctx, first_text)
-        if not ctx.done and self._unread_change_at_the_gate(ctx):
-            ctx.say("utter_change_unclear")
-            ctx.ask("gate_confirmation")  # the prompt again, as it stands: never a yes to what was not read
-
-    def _unread_change_at_the_gate(self, ctx: TurnContext) -> bool:
-        """Whether the answer to the prompt names a size, colour or payment method and changed nothing
-        ("yes, PayPal" without a PayPal account, "yes in size 12", "yes, with the visa" already chosen):
-        only a plain yes confirms what was shown."""
-        if ctx.requested != "gate_confirmation" or not ctx.reading or self.staged_values_changed(ctx):
-            return False
-        text = ctx.turn.text or ""
-        return bool(PAYMENT_WORDS.search(text) or VARIANT_WORDS.search(text))
 
     def next_question(self, ctx: TurnContext) -> Optional[str]:
         chosen = ctx.get("swap_items") or []

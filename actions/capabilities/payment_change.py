@@ -142,6 +142,7 @@ class ValidatePaymentChangeForm(TaskFormValidation):
     gated = True
     staged_slots = PaymentChangeCapability.staged_slots
     free_text_questions = ("new_payment_method",)  # "my gift card" answers it; it asks nothing about gift cards
+    gate_words = PAYMENT_WORDS  # "yes, the gift card" with two, or naming the one already chosen
 
     def name(self) -> Text:
         return "validate_payment_change_form"
@@ -182,12 +183,6 @@ class ValidatePaymentChangeForm(TaskFormValidation):
                 ctx.ask("new_payment_method")
                 return
             fits = [m for m in named if m in usable]
-            if (ctx.requested == "gate_confirmation" and ctx.reading and PAYMENT_WORDS.search(ctx.turn.text)
-                    and (len(fits) != 1 or fits[0]["payment_method_id"] == ctx.get("new_payment_method"))):
-                # "yes, the gift card" with two, or naming the one already chosen: only a plain yes confirms
-                ctx.say("utter_change_unclear")
-                ctx.ask("gate_confirmation")
-                return
             if len(fits) == 1:
                 if fits[0]["payment_method_id"] != ctx.get("new_payment_method"):
                     ctx.set("new_payment_method", fits[0]["payment_method_id"])

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Pattern, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
@@ -208,6 +208,9 @@ class TaskFormValidation(FormValidationAction, ABC):
     free_text_questions: tuple = ()
     #: the capability's slots the staged row is built from (a change to one at the gate re-stages)
     staged_slots: tuple = ()
+    #: words that name a staged value ("size", "PayPal"): an answer to the prompt with them that changed
+    #: nothing could not be read ("yes, PayPal" without a PayPal account), so it is asked about, never a yes
+    gate_words: Optional[Pattern[str]] = None
 
     @abstractmethod
     def name(self) -> Text:
@@ -511,6 +514,11 @@ class TaskFormValidation(FormValidationAction, ABC):
             # "Yes, but the scarf" / "no, store credit": the change, shown again — never a yes to the old prompt.
             ctx.set("gate_confirmation", None)
             ctx.ask("gate_confirmation")
+            return
+        if self.gate_words is not None and self.gate_words.search(turn.text or ""):
+            ctx.say("utter_change_unclear")
+            ctx.set("gate_confirmation", None)
+            ctx.ask("gate_confirmation")  # the prompt again, as it stands
             return
         if turn.neutralized:
             ctx.say("utter_confirm_in_words")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from actions.api.commerce import CommerceClient
-from actions.shop.formatting import money
+from actions.shop.formatting import cents, money
 
 Product = Dict[str, Any]
 Variant = Dict[str, Any]
@@ -156,8 +156,8 @@ def choose_variant(text: str, product: Product, current_variant_id: Any) -> Vari
     pool = named or (others if CHEAPEST.search(text or "") else [])
     in_stock = [v for v in pool if v.get("available")]
     if CHEAPEST.search(text or "") and in_stock:
-        low = min(_price(v) for v in in_stock)
-        in_stock = [v for v in in_stock if _price(v) == low]
+        low = min(cents(v.get("price")) for v in in_stock)
+        in_stock = [v for v in in_stock if cents(v.get("price")) == low]
     if len(in_stock) == 1:
         return VariantChoice(chosen=in_stock[0])
     if in_stock:
@@ -185,10 +185,3 @@ def _next_size(text: str, product: Product, current: Variant) -> Optional[Varian
     if position is None or not 0 <= position + step < len(line):
         return None
     return line[position + step]
-
-
-def _price(variant: Variant) -> float:
-    try:
-        return float(variant.get("price") or 0)
-    except (TypeError, ValueError):
-        return 0.0
